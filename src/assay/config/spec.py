@@ -1,0 +1,201 @@
+"""The eval spec: which dataset, which candidates, which judge, which rubrics, which settings.
+
+`load_spec` reads a spec YAML (and the project config it may refer to for model labels) and returns an
+immutable, fully resolved `EvalSpec`. Nothing downstream reads YAML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from assay.config.models import ModelSpec
+from assay.errors import AssayError, SpecError
+from assay.rubric import Rubric, load_rubric, rubric_from_mapping
+from assay.rubric.load import describe_validation_error
+
+PROJECT_CONFIG_NAMES = ("assay.yaml", "assay.yml")
+
+
+class RunSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    judge_retries: int = Field(2, ge=0, le=10, description="extra tries when a verdict can't be parsed")
+    limit: int | None = Field(None, gt=0, description="use only the first N samples")
+
+
+class DatasetRef(BaseModel):
+    """A dataset by stored name (and optional version), or by a file to import first."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    version: str | None = None
+    path: str | None = None
+    kind: str = "eval"
+
+
+class EvalSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = "eval"
+    dataset: DatasetRef
+    candidates: tuple[ModelSpec, ...] = Field(min_length=1)
+    judge: ModelSpec
+    rubrics: tuple[Rubric, ...] = Field(min_length=1)
+    settings: RunSettings = Field(default_factory=RunSettings)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "EvalSpec":
+        labels = [c.label for c in self.candidates]
+        dup = sorted({x for x in labels if labels.count(x) > 1})
+        if dup:
+            raise ValueError(f"candidate labels must be unique; repeated: {', '.join(dup)}")
+        names = [r.name for r in self.rubrics]
+        dup = sorted({x for x in names if names.count(x) > 1})
+        if dup:
+            raise ValueError(f"rubric names must be unique; repeated: {', '.join(dup)}")
+        return self
+
+
+def _read_yaml(path: Path, what: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SpecError(f"can't read {what} {path}: {e.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" line {mark.line + 1}:" if mark else ""
+        raise SpecError(f"{path}:{line} not valid YAML: {getattr(e, 'problem', e)}") from None
+
+
+def find_project_config(start: Path) -> Path | None:
+    """The project config beside the spec, or in the current folder."""
+    for folder in (start, Path.cwd()):
+        for name in PROJECT_CONFIG_NAMES:
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+def load_project_models(path: Path | None) -> dict[str, ModelSpec]:
+    """Model entries of a project config, by label."""
+    if path is None:
+        return {}
+    data = _read_yaml(path, "project config") or {}
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: the project config must be a mapping with a 'models' key")
+    unknown = sorted(set(data) - {"models"})
+    if unknown:
+        raise SpecError(f"{path}: unknown key(s) {', '.join(unknown)}; the project config holds 'models'")
+    raw = data.get("models") or {}
+    if isinstance(raw, dict):
+        raw = [{"label": k, **(v or {})} for k, v in raw.items()]
+    if not isinstance(raw, list):
+        raise SpecError(f"{path}: 'models' must be a mapping of label → model entry")
+    models: dict[str, ModelSpec] = {}
+    for i, entry in enumerate(raw):
+        where = f"{path}: models[{entry.get('label', i) if isinstance(entry, dict) else i}]"
+        models_entry = _model(entry, where)
+        models[models_entry.label] = models_entry
+    return models
+
+
+def _model(entry: Any, where: str) -> ModelSpec:
+    if not isinstance(entry, dict):
+        raise SpecError(f"{where}: a model entry must be a mapping (label, provider, model, ...)")
+    try:
+        return ModelSpec.model_validate(entry)
+    except ValidationError as e:
+        raise SpecError(describe_validation_error(e, f"{where}: invalid model entry")) from None
+
+
+def _resolve_model(ref: Any, known: dict[str, ModelSpec], where: str, config: Path | None) -> ModelSpec:
+    if isinstance(ref, str):
+        if ref in known:
+            return known[ref]
+        hint = f"labels in {config}: {', '.join(sorted(known)) or '(none)'}" if config else \
+            "no project config (assay.yaml) was found beside the spec or in the current folder"
+        raise SpecError(f"{where}: unknown model label {ref!r}; {hint}")
+    if isinstance(ref, dict) and "label" in ref and set(ref) == {"label"} | ({"use"} & set(ref)):
+        return _resolve_model(ref["label"], known, where, config)
+    if isinstance(ref, dict) and "use" in ref:
+        # A configured model with overrides: {use: label, temperature: 0.7, label: new-label}
+        base = _resolve_model(ref["use"], known, where, config)
+        merged = {**base.model_dump(exclude_none=True), **{k: v for k, v in ref.items() if k != "use"}}
+        return _model(merged, where)
+    return _model(ref, where)
+
+
+def _resolve_rubric(ref: Any, base: Path, where: str) -> Rubric:
+    if isinstance(ref, str):
+        path = (base / ref)
+        if not path.is_file():
+            raise SpecError(f"{where}: rubric file {ref!r} not found (looked for {path})")
+        return load_rubric(path)
+    return rubric_from_mapping(ref, where=where)
+
+
+def _resolve_dataset(ref: Any, base: Path, where: str) -> DatasetRef:
+    if isinstance(ref, dict):
+        try:
+            return DatasetRef.model_validate(ref)
+        except ValidationError as e:
+            raise SpecError(describe_validation_error(e, f"{where}: invalid dataset")) from None
+    if not isinstance(ref, str) or not ref:
+        raise SpecError(f"{where}: 'dataset' must be a file path or a stored dataset name")
+    candidate = base / ref
+    if candidate.suffix.lower() in (".jsonl", ".csv", ".json", ".ndjson") or candidate.is_file():
+        if not candidate.is_file():
+            raise SpecError(f"{where}: dataset file {ref!r} not found (looked for {candidate})")
+        return DatasetRef(name=candidate.stem, path=str(candidate.resolve()))
+    name, _, version = ref.partition("@")
+    return DatasetRef(name=name, version=version or None)
+
+
+SPEC_KEYS = {"name", "dataset", "candidates", "judge", "rubrics", "settings"}
+
+
+def load_spec(path: str | Path, *, config: str | Path | None = None) -> EvalSpec:
+    """Read and resolve a spec file. Raises SpecError / RubricError naming the file and field."""
+    path = Path(path)
+    data = _read_yaml(path, "spec")
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: a spec must be a mapping with dataset, candidates, judge and rubrics")
+    return spec_from_mapping(data, base=path.parent, where=str(path),
+                             config=Path(config) if config else find_project_config(path.parent))
+
+
+def spec_from_mapping(data: dict[str, Any], *, base: Path, where: str, config: Path | None = None) -> EvalSpec:
+    unknown = sorted(set(data) - SPEC_KEYS)
+    if unknown:
+        raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)}; a spec has {', '.join(sorted(SPEC_KEYS))}")
+    missing = [k for k in ("dataset", "candidates", "judge", "rubrics") if k not in data]
+    if missing:
+        raise SpecError(f"{where}: missing required key(s) {', '.join(missing)}")
+    known = load_project_models(config)
+    candidates = data["candidates"]
+    if not isinstance(candidates, list) or not candidates:
+        raise SpecError(f"{where}: 'candidates' must be a non-empty list of model labels or entries")
+    rubrics = data["rubrics"]
+    if not isinstance(rubrics, list) or not rubrics:
+        raise SpecError(f"{where}: 'rubrics' must be a non-empty list of rubric files or inline rubrics")
+    try:
+        return EvalSpec(
+            name=str(data.get("name") or Path(where).stem),
+            dataset=_resolve_dataset(data["dataset"], base, f"{where}: dataset"),
+            candidates=tuple(_resolve_model(c, known, f"{where}: candidates[{i}]", config)
+                             for i, c in enumerate(candidates)),
+            judge=_resolve_model(data["judge"], known, f"{where}: judge", config),
+            rubrics=tuple(_resolve_rubric(r, base, f"{where}: rubrics[{i}]") for i, r in enumerate(rubrics)),
+            settings=RunSettings.model_validate(data.get("settings") or {}),
+        )
+    except ValidationError as e:
+        raise SpecError(describe_validation_error(e, f"invalid spec {where}")) from None
+    except AssayError:
+        raise

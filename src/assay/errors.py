@@ -1,0 +1,53 @@
+"""One exception tree for assay. Domain code raises these; only the CLI turns them into messages.
+
+    AssayError
+    ├── SpecError          a spec, config or rubric file is invalid (names the file and field)
+    ├── DatasetError       a dataset file can't be imported, or a dataset is unknown
+    ├── RubricError        a rubric is invalid or can't be used with a dataset
+    ├── StoreError         the database is missing something asked for (unknown run, ...)
+    └── ProviderError      a model call failed
+        ├── RetryableError     429, 5xx, timeouts, dropped connections: worth another try
+        └── FatalProviderError 400, 401, 404 and the like: fail fast with the provider's message
+"""
+
+from __future__ import annotations
+
+
+class AssayError(Exception):
+    """Base of every error assay raises on purpose."""
+
+
+class SpecError(AssayError):
+    pass
+
+
+class DatasetError(AssayError):
+    pass
+
+
+class RubricError(AssayError):
+    pass
+
+
+class StoreError(AssayError):
+    pass
+
+
+class ProviderError(AssayError):
+    """A model call failed. `status` is the HTTP status when there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RetryableError(ProviderError):
+    """A failure worth retrying; `retry_after` is the server's hint in seconds, if it gave one."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class FatalProviderError(ProviderError):
+    pass

@@ -1,0 +1,82 @@
+"""The `Rubric` record: one quality dimension, its score scale, level meanings and judge template.
+
+A rubric's version is a hash of everything that changes what the judge sees, so results scored with
+different wordings never mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import cached_property
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from assay.rubric.template import DEFAULT_TEMPLATES, JUDGE_PROMPT_VERSION, check_template
+
+RubricKind = Literal["direct", "adherence"]
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class Scale(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min: int = 1
+    max: int = 10
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Scale":
+        if self.min >= self.max:
+            raise ValueError(f"scale.min ({self.min}) must be less than scale.max ({self.max})")
+        return self
+
+
+class Rubric(BaseModel):
+    """A plain-English quality dimension scored on an integer scale by a judge."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    kind: RubricKind = "direct"
+    description: str = Field(min_length=1)
+    scale: Scale = Field(default_factory=Scale)
+    levels: dict[int, str] = Field(default_factory=dict)
+    template: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError("must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Rubric":
+        outside = [k for k in self.levels if not self.scale.min <= k <= self.scale.max]
+        if outside:
+            raise ValueError(
+                f"levels {sorted(outside)} lie outside the scale {self.scale.min}-{self.scale.max}")
+        check_template(self.effective_template, kind=self.kind)
+        return self
+
+    @property
+    def effective_template(self) -> str:
+        return self.template if self.template is not None else DEFAULT_TEMPLATES[self.kind]
+
+    @cached_property
+    def version(self) -> str:
+        """Content hash of the rubric as the judge will see it (plus the judge prompt version)."""
+        payload = {
+            "name": self.name, "kind": self.kind, "description": self.description.strip(),
+            "scale": [self.scale.min, self.scale.max],
+            "levels": {str(k): v.strip() for k, v in sorted(self.levels.items())},
+            "template": self.effective_template, "judge_prompt": JUDGE_PROMPT_VERSION,
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    @property
+    def needs_reference(self) -> bool:
+        return self.kind == "adherence"
