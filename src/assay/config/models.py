@@ -50,6 +50,7 @@ class ModelSpec(BaseModel):
     rpm: float | None = Field(None, gt=0)
     timeout_s: float = Field(120.0, gt=0)
     max_retries: int = Field(6, ge=0, le=20)
+    retry_backoff_s: float = Field(1.0, ge=0, le=60, description="first retry delay; doubles each retry")
     price: Price | None = None
 
     @field_validator("label")

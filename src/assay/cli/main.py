@@ -1,0 +1,44 @@
+"""The `assay` command. Domain errors become one clean message here, at the boundary: no tracebacks."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from assay.errors import AssayError
+
+
+class AssayGroup(click.Group):
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except AssayError as e:
+            click.secho(f"error: {e}", fg="red", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=AssayGroup, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ASSAY"})
+@click.option("--db", envvar="ASSAY_DB", default=None, metavar="PATH",
+              help="SQLite file (or database URL). Default ./.assay/assay.db; env ASSAY_DB.")
+@click.version_option(package_name="assay")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """assay: measure LLM quality with rubrics scored by LLM judges."""
+    ctx.obj = {"db": db}
+
+
+def _register() -> None:
+    from assay.cli import dataset, init, results, run
+    cli.add_command(dataset.dataset)
+    cli.add_command(run.run)
+    cli.add_command(run.runs)
+    cli.add_command(results.results)
+    cli.add_command(init.init)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="assay")

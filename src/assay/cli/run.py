@@ -1,0 +1,82 @@
+"""`assay run SPEC`, `assay run --resume RUN_ID`, and `assay runs`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+from rich.live import Live
+from rich.table import Table
+
+from assay.cli.common import console, open_store, print_json
+from assay.cli.progress import ProgressView
+from assay.cli.results import show_results
+from assay.config import load_spec
+from assay.evaluate import execute_run, prepare_run
+
+
+@click.command()
+@click.argument("spec", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--resume", "resume_id", metavar="RUN_ID", help="Finish an interrupted run instead of starting one.")
+@click.option("--no-cache", is_flag=True, help="Call the models even for requests answered before.")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
+              help="Project config with model entries (default: assay.yaml beside the spec or here).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON at the end (no live view).")
+@click.option("--quiet", is_flag=True, help="No live progress view.")
+@click.pass_context
+def run(ctx: click.Context, spec: Path | None, resume_id: str | None, no_cache: bool, config: Path | None,
+        as_json: bool, quiet: bool) -> None:
+    """Run an eval spec: every sample through every candidate, every output judged on every rubric."""
+    if (spec is None) == (resume_id is None):
+        raise click.UsageError("give a SPEC file to run, or --resume RUN_ID (not both)")
+    store = open_store(ctx)
+    if spec is not None:
+        run_id = prepare_run(store, load_spec(spec, config=config))
+    else:
+        run_id = store.get_run(resume_id).id  # type: ignore[arg-type]
+    out = console()
+    err = console() if not as_json else None
+    view = ProgressView()
+    live_wanted = not (as_json or quiet)
+    if err is not None:
+        err.print(f"run [bold]{run_id}[/]" + (" (resumed)" if resume_id else ""))
+    try:
+        if live_wanted:
+            with Live(view, console=out, refresh_per_second=4, transient=False):
+                outcome = asyncio.run(execute_run(store, run_id, use_cache=not no_cache, on_start=view.attach))
+        else:
+            outcome = asyncio.run(execute_run(store, run_id, use_cache=not no_cache, on_start=view.attach))
+    except KeyboardInterrupt:
+        click.secho(f"\ninterrupted; finish it with: assay run --resume {run_id}", fg="yellow", err=True)
+        sys.exit(130)
+    show_results(store, outcome.run_id, as_json=as_json)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def runs(ctx: click.Context, as_json: bool) -> None:
+    """List runs with their dataset, models, judge, status and counts."""
+    store = open_store(ctx)
+    rows = []
+    for r in store.list_runs():
+        counts = store.run_counts(r.id)
+        rows.append({"id": r.id, "name": r.name, "created_at": r.created_at, "status": r.status,
+                     "dataset": f"{r.spec['dataset']['name']}@{r.spec['dataset']['version']}",
+                     "candidates": [c["label"] for c in r.spec["candidates"]], "judge": r.spec["judge"]["label"],
+                     "rubrics": [x["name"] for x in r.spec["rubrics"]],
+                     "outputs": counts["outputs"], "judgments": counts["judgments"]})
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console().print("no runs yet: assay run SPEC")
+        return
+    table = Table("run", "name", "status", "dataset", "candidates", "judge", "judged", "failed")
+    for r in rows:
+        j = r["judgments"]
+        table.add_row(r["id"], r["name"], r["status"], r["dataset"], ", ".join(r["candidates"]), r["judge"],
+                      str(j.get("done", 0)), str(j.get("failed", 0) + r["outputs"].get("failed", 0)))
+    console().print(table)

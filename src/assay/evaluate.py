@@ -1,0 +1,158 @@
+"""Running an eval: resolve the spec against the store, create the run, execute it, resume it.
+
+`run()` is the synchronous entry point (the CLI and the Python API); `execute_run()` is the async core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from assay.config.models import ModelSpec
+from assay.config.spec import EvalSpec, load_spec
+from assay.dataset.parse import parse_file
+from assay.engine.calls import ModelCaller
+from assay.engine.progress import RunProgress
+from assay.engine.runner import RunEngine
+from assay.errors import RubricError, SpecError
+from assay.providers import create_provider
+from assay.store.store import DatasetInfo, Store, StoreWriter
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    status: str  # done | interrupted
+    progress: RunProgress
+
+
+def import_dataset(store: Store, path: str | Path, *, name: str, kind: str = "eval",
+                   strict: bool = False) -> tuple[DatasetInfo, bool, Any]:
+    """Parse a dataset file and store it. Returns (info, created, parse result with its row errors)."""
+    result = parse_file(path, strict=strict)
+    info, created = store.save_dataset(name, kind, result.format, result.samples, source=str(path))
+    return info, created, result
+
+
+def _resolve_dataset(store: Store, spec: EvalSpec) -> DatasetInfo:
+    ref = spec.dataset
+    if ref.path:
+        info, _, _ = import_dataset(store, ref.path, name=ref.name, kind=ref.kind)
+        return info
+    return store.get_dataset(ref.name, ref.version)
+
+
+def _check_dataset(store: Store, spec: EvalSpec, info: DatasetInfo) -> None:
+    """Problems that would fail every item of a kind are reported before the run starts."""
+    adherence = [r.name for r in spec.rubrics if r.needs_reference]
+    from_rows = [c for c in spec.candidates if c.provider == "dataset"]
+    if spec.judge.provider == "dataset":
+        raise SpecError(f"judge {spec.judge.label!r}: the dataset provider can't judge; use a model")
+    if not adherence and not from_rows:
+        return
+    missing_ref: list[str] = []
+    missing_out: dict[str, list[str]] = {c.label: [] for c in from_rows}
+    for sample in store.iter_samples(info.id, limit=spec.settings.limit):
+        if adherence and sample.reference is None:
+            missing_ref.append(sample.id)
+        for c in from_rows:
+            if (c.model or c.label) not in sample.outputs:
+                missing_out[c.label].append(sample.id)
+    if missing_ref:
+        raise RubricError(
+            f"rubric(s) {', '.join(adherence)} are adherence rubrics and need a reference response, but "
+            f"{len(missing_ref)} row(s) of dataset {info.name!r} have none (first: {', '.join(missing_ref[:3])}); "
+            "use a direct rubric, or add references to those rows")
+    for label, ids in missing_out.items():
+        if ids:
+            raise SpecError(
+                f"candidate {label!r} (provider: dataset) needs a pre-generated output under outputs."
+                f"{next(c.model or c.label for c in from_rows if c.label == label)} in every row; "
+                f"{len(ids)} row(s) lack it (first: {', '.join(ids[:3])})")
+
+
+def _models(spec: EvalSpec) -> dict[str, ModelSpec]:
+    models: dict[str, ModelSpec] = {}
+    for m in (*spec.candidates, spec.judge):
+        if m.label in models and models[m.label] != m:
+            raise SpecError(f"model label {m.label!r} is used for two different model entries")
+        models[m.label] = m
+    return models
+
+
+def prepare_run(store: Store, spec: EvalSpec) -> str:
+    """Check everything that can be checked up front, then record the run and its spec snapshot."""
+    info = _resolve_dataset(store, spec)
+    _check_dataset(store, spec, info)
+    for m in _models(spec).values():
+        create_provider(m)  # constructing checks settings (keys present, files exist) without calling out
+    store.save_rubrics(spec.rubrics)
+    snapshot = spec.model_dump(mode="json")
+    snapshot["dataset"] = {"name": info.name, "version": info.version, "kind": info.kind}
+    return store.create_run(spec.name, info.id, snapshot)
+
+
+async def execute_run(store: Store, run_id: str, *, use_cache: bool = True,
+                      on_start: Callable[[RunProgress], None] | None = None) -> RunOutcome:
+    """Run every item of the run not yet done. Safe to call again on an interrupted or killed run."""
+    info = store.get_run(run_id)
+    spec = EvalSpec.model_validate(info.spec)
+    dataset = store.dataset_by_id(info.dataset_id)
+    n = min(dataset.n_rows, spec.settings.limit or dataset.n_rows)
+    progress = RunProgress(run_id=info.id, outputs_total=n * len(spec.candidates),
+                           judgments_total=n * len(spec.candidates) * len(spec.rubrics))
+    for c in spec.candidates:
+        progress.for_candidate(c.label)
+    models = _models(spec)
+    done_outputs = store.done_outputs(info.id)
+    done_judgments = store.done_judgments(info.id)
+    # Items finished before a resume count as progress already made.
+    for (_, cand) in done_outputs:
+        progress.for_candidate(cand).outputs_done += 1
+    for (_, cand, *_rest) in done_judgments:
+        progress.for_candidate(cand).judgments_done += 1
+    cached = store.cached_hashes(m.identity for m in models.values()) if use_cache else set()
+    writer = StoreWriter(store)
+    providers = {label: create_provider(m) for label, m in models.items()}
+    callers = {label: ModelCaller(m, providers[label], store=store, writer=writer, run_id=info.id,
+                                  progress=progress, use_cache=use_cache, cached=cached)
+               for label, m in models.items()}
+    engine = RunEngine(store=store, writer=writer, run_id=info.id, spec=spec, callers=callers, progress=progress,
+                       done_outputs=done_outputs, done_judgments=done_judgments)
+    if on_start:
+        on_start(progress)
+    store.set_run_status(info.id, "running")
+    status = "interrupted"
+    try:
+        await engine.execute(store.iter_samples(info.dataset_id, limit=spec.settings.limit))
+        status = "done"
+    finally:
+        for p in providers.values():
+            await p.aclose()
+        try:
+            writer.close()
+        finally:
+            store.set_run_status(info.id, status)
+    return RunOutcome(run_id=info.id, status=status, progress=progress)
+
+
+def run(spec: EvalSpec | str | Path, *, db: str | Path | None = None, use_cache: bool = True) -> RunOutcome:
+    """Run an eval spec (a path or an `EvalSpec`) to the end and return the outcome. Results: `assay.results`."""
+    if not isinstance(spec, EvalSpec):
+        spec = load_spec(spec)
+    store = Store(db)
+    try:
+        run_id = prepare_run(store, spec)
+        return asyncio.run(execute_run(store, run_id, use_cache=use_cache))
+    finally:
+        store.close()
+
+
+def resume(run_id: str, *, db: str | Path | None = None, use_cache: bool = True) -> RunOutcome:
+    store = Store(db)
+    try:
+        return asyncio.run(execute_run(store, run_id, use_cache=use_cache))
+    finally:
+        store.close()

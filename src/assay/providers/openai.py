@@ -1,0 +1,127 @@
+"""OpenAI-compatible chat completions over HTTP (OpenAI, gateways, vLLM, Ollama, llama.cpp server, ...).
+
+Speaks the API directly with aiohttp: an SDK costs several times more CPU per call than the whole budget.
+Set ASSAY_OFFLINE=1 to refuse any host outside loopback (the test suite does, so no test reaches a real API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import os
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+import aiohttp
+
+from assay.config.models import ModelSpec
+from assay.errors import FatalProviderError, RetryableError, SpecError
+from assay.providers.base import Completion, CompletionRequest
+
+OPENAI_URL = "https://api.openai.com/v1"
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+        err = data.get("error", data)
+        if isinstance(err, dict):
+            return str(err.get("message") or err)
+        return str(err)
+    except (ValueError, AttributeError):
+        return body[:300].decode("utf-8", "replace")
+
+
+class OpenAIProvider:
+    def __init__(self, spec: ModelSpec) -> None:
+        if not spec.model:
+            raise SpecError(f"model {spec.label!r}: 'model' (the provider's model name) is required")
+        self.spec = spec
+        self.url = (spec.base_url or OPENAI_URL).rstrip("/") + "/chat/completions"
+        host = urlparse(self.url).hostname or ""
+        if os.environ.get("ASSAY_OFFLINE") == "1" and host not in _LOOPBACK and not host.startswith("127."):
+            raise SpecError(f"model {spec.label!r}: ASSAY_OFFLINE=1 forbids calling {host}")
+        key_env = spec.api_key_env or ("OPENAI_API_KEY" if spec.base_url is None else None)
+        self.headers = {"Content-Type": "application/json"}
+        if key_env:
+            key = os.environ.get(key_env)
+            if not key:
+                raise SpecError(f"model {spec.label!r}: environment variable {key_env} (api_key_env) is not set")
+            self.headers["Authorization"] = f"Bearer {key}"
+        self._session: aiohttp.ClientSession | None = None
+
+    def _body(self, request: CompletionRequest) -> dict[str, Any]:
+        s = self.spec
+        body: dict[str, Any] = {"model": s.model, "messages": request.messages}
+        for name in ("temperature", "max_tokens", "top_p", "seed"):
+            value = getattr(s, name)
+            if value is not None:
+                body[name] = value
+        if request.tools:
+            body["tools"] = request.tools
+        if request.json_schema is not None and s.structured_output != "none":
+            if s.structured_output == "json_schema":
+                body["response_format"] = {"type": "json_schema", "json_schema": {
+                    "name": "verdict", "schema": request.json_schema, "strict": False}}
+            else:
+                body["response_format"] = {"type": "json_object"}
+        return body
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.spec.concurrency + 4, ttl_dns_cache=300),
+                timeout=aiohttp.ClientTimeout(total=self.spec.timeout_s), headers=self.headers,
+                json_serialize=json.dumps)
+        payload = json.dumps(self._body(request)).encode()
+        start = time.perf_counter()
+        try:
+            async with self._session.post(self.url, data=payload) as resp:
+                raw = await resp.read()
+                status = resp.status
+                retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+        except asyncio.TimeoutError:
+            raise RetryableError(f"timed out after {self.spec.timeout_s:g}s") from None
+        except aiohttp.ClientError as e:
+            raise RetryableError(f"connection error: {e.__class__.__name__}: {e}".rstrip(": ")) from None
+        latency_ms = (time.perf_counter() - start) * 1000
+        if status != 200:
+            message = f"HTTP {status}: {_error_message(raw)}"
+            if status in _RETRYABLE_STATUS or status >= 500:
+                raise RetryableError(message, status=status, retry_after=retry_after)
+            raise FatalProviderError(message, status=status)
+        try:
+            data = json.loads(raw)
+            choice = data["choices"][0]["message"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise RetryableError(f"malformed response body: {raw[:200]!r}", status=status) from None
+        text = choice.get("content")
+        if text is None and choice.get("tool_calls"):
+            text = json.dumps(choice["tool_calls"], ensure_ascii=False)
+        usage = data.get("usage") or {}
+        return Completion(text=text or "", input_tokens=usage.get("prompt_tokens"),
+                          output_tokens=usage.get("completion_tokens"), latency_ms=latency_ms)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

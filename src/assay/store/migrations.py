@@ -1,0 +1,36 @@
+"""Ordered schema migrations, tracked in `schema_migrations`. Add new ones at the end; never edit old ones."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+from sqlalchemy import Connection, select
+
+from assay.store import schema
+
+
+def m001_initial(conn: Connection) -> None:
+    tables = [schema.datasets, schema.dataset_rows, schema.rubrics, schema.runs, schema.outputs, schema.judgments,
+              schema.calls]
+    schema.metadata.create_all(conn, tables=tables)
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "initial", m001_initial),
+]
+
+
+def migrate(conn: Connection) -> list[int]:
+    """Apply the migrations not yet applied, in order. Returns the versions applied."""
+    schema.metadata.create_all(conn, tables=[schema.schema_migrations])
+    done = set(conn.execute(select(schema.schema_migrations.c.version)).scalars())
+    applied = []
+    for version, name, fn in MIGRATIONS:
+        if version in done:
+            continue
+        fn(conn)
+        conn.execute(schema.schema_migrations.insert().values(
+            version=version, name=name, applied_at=datetime.now(timezone.utc).isoformat(timespec="seconds")))
+        applied.append(version)
+    return applied

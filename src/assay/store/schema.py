@@ -1,0 +1,123 @@
+"""Table definitions (SQLAlchemy Core). Types are portable: the same schema runs on SQLite and PostgreSQL.
+
+Natural keys are primary keys, so a work item can exist once per run even when two processes race.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (Boolean, Column, Float, Index, Integer, MetaData, PrimaryKeyConstraint, String, Table, Text,
+                        UniqueConstraint)
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("applied_at", String(32), nullable=False),
+)
+
+datasets = Table(
+    "datasets", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("n_rows", Integer, nullable=False),
+    Column("source", Text),
+    Column("created_at", String(32), nullable=False),
+    UniqueConstraint("name", "version", name="uq_dataset_name_version"),
+)
+
+dataset_rows = Table(
+    "dataset_rows", metadata,
+    Column("dataset_id", Integer, nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("sample_id", String(256), nullable=False),
+    Column("data", Text, nullable=False),
+    PrimaryKeyConstraint("dataset_id", "idx"),
+    UniqueConstraint("dataset_id", "sample_id", name="uq_row_sample"),
+)
+
+rubrics = Table(
+    "rubrics", metadata,
+    Column("version", String(32), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+runs = Table(
+    "runs", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("dataset_id", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # running | interrupted | done
+    Column("spec", Text, nullable=False),          # the resolved spec snapshot (JSON): the run's definition
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+outputs = Table(
+    "outputs", metadata,
+    Column("run_id", String(64), nullable=False),
+    Column("sample_id", String(256), nullable=False),
+    Column("candidate", String(64), nullable=False),
+    Column("status", String(8), nullable=False),   # done | failed
+    Column("text", Text),
+    Column("error", Text),
+    Column("request_hash", String(64)),
+    Column("input_tokens", Integer),
+    Column("output_tokens", Integer),
+    Column("latency_ms", Float),
+    Column("cost", Float),
+    Column("cached", Boolean, nullable=False, default=False),
+    Column("created_at", String(32), nullable=False),
+    PrimaryKeyConstraint("run_id", "sample_id", "candidate"),
+)
+
+judgments = Table(
+    "judgments", metadata,
+    Column("run_id", String(64), nullable=False),
+    Column("sample_id", String(256), nullable=False),
+    Column("candidate", String(64), nullable=False),
+    Column("rubric", String(64), nullable=False),
+    Column("judge", String(64), nullable=False),
+    Column("repeat", Integer, nullable=False),
+    Column("rubric_version", String(32), nullable=False),
+    Column("status", String(8), nullable=False),   # done | failed
+    Column("score", Float),
+    Column("reasoning", Text),
+    Column("raw", Text),                           # the judge's raw answer, kept for failed verdicts
+    Column("error", Text),
+    Column("request_hash", String(64)),
+    Column("input_tokens", Integer),
+    Column("output_tokens", Integer),
+    Column("latency_ms", Float),
+    Column("cost", Float),
+    Column("cached", Boolean, nullable=False, default=False),
+    Column("created_at", String(32), nullable=False),
+    PrimaryKeyConstraint("run_id", "sample_id", "candidate", "rubric", "judge", "repeat"),
+)
+
+# Every model call: the audit log, and (its successful rows) the cache.
+calls = Table(
+    "calls", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("model_identity", String(32), nullable=False),
+    Column("model_label", String(64), nullable=False),
+    Column("run_id", String(64)),
+    Column("purpose", String(16), nullable=False),  # generate | judge
+    Column("ok", Boolean, nullable=False),
+    Column("response", Text),
+    Column("input_tokens", Integer),
+    Column("output_tokens", Integer),
+    Column("latency_ms", Float),
+    Column("cost", Float),
+    Column("error", Text),
+    Column("status_code", Integer),
+    Column("created_at", String(32), nullable=False),
+    Index("ix_calls_request_hash", "request_hash"),
+)

@@ -1,0 +1,318 @@
+"""`Store`: the only code that speaks SQL. Records go in, records come out.
+
+SQLite by default (WAL mode), through SQLAlchemy Core so the same queries run on PostgreSQL. Writes made
+during a run go through `StoreWriter`, a thread that commits batches so the event loop never waits on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import make_url
+
+from assay.dataset.records import Sample, content_hash
+from assay.errors import StoreError
+from assay.store import schema as t
+from assay.store.migrations import migrate
+
+DEFAULT_DB = Path(".assay") / "assay.db"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    id: int
+    name: str
+    version: str
+    kind: str
+    format: str
+    n_rows: int
+    source: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: str
+    name: str
+    dataset_id: int
+    status: str
+    spec: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _engine(url: str) -> Engine:
+    if "://" not in url:
+        path = Path(url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{path}"
+    engine = create_engine(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _upsert(engine: Engine, table: Any, rows: list[dict[str, Any]]) -> Any:
+    """INSERT that replaces the row with the same primary key (a failed item retried, a resumed run)."""
+    keys = [c.name for c in table.primary_key.columns]
+    name = engine.dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:  # pragma: no cover - other backends are not supported yet
+        raise StoreError(f"unsupported database backend {name!r}")
+    stmt = dialect_insert(table)
+    cols = {c: stmt.excluded[c] for c in rows[0] if c not in keys}
+    return stmt.on_conflict_do_update(index_elements=keys, set_=cols)
+
+
+class Store:
+    def __init__(self, url: str | Path | None = None) -> None:
+        self.url = str(url or DEFAULT_DB)
+        self.engine = _engine(self.url)
+        with self.engine.begin() as conn:
+            migrate(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- datasets ----------------------------------------------------------------------------------------
+
+    def save_dataset(self, name: str, kind: str, fmt: str, samples: list[Sample],
+                     source: str | None = None) -> tuple[DatasetInfo, bool]:
+        """Store a dataset version. Same name and content as before → the existing version, created False."""
+        version = content_hash(samples)
+        with self.engine.begin() as conn:
+            existing = conn.execute(select(t.datasets).where(t.datasets.c.name == name,
+                                                             t.datasets.c.version == version)).first()
+            if existing:
+                return DatasetInfo(**existing._mapping), False
+            ds_id = conn.execute(insert(t.datasets).values(
+                name=name, version=version, kind=kind, format=fmt, n_rows=len(samples), source=source,
+                created_at=now())).inserted_primary_key[0]
+            rows = [{"dataset_id": ds_id, "idx": i, "sample_id": s.id, "data": s.canonical_json()}
+                    for i, s in enumerate(samples)]
+            for start in range(0, len(rows), 5000):
+                conn.execute(insert(t.dataset_rows), rows[start:start + 5000])
+            info = conn.execute(select(t.datasets).where(t.datasets.c.id == ds_id)).one()
+        return DatasetInfo(**info._mapping), True
+
+    def get_dataset(self, name: str, version: str | None = None) -> DatasetInfo:
+        q = select(t.datasets).where(t.datasets.c.name == name)
+        if version:
+            q = q.where(t.datasets.c.version.startswith(version))
+        with self.engine.connect() as conn:
+            row = conn.execute(q.order_by(t.datasets.c.id.desc())).first()
+        if row is None:
+            known = ", ".join(d.name for d in self.list_datasets()) or "none yet"
+            what = f"{name}@{version}" if version else name
+            raise StoreError(f"no dataset named {what!r} (stored: {known}); import it with "
+                             f"`assay dataset import FILE --name {name}`")
+        return DatasetInfo(**row._mapping)
+
+    def dataset_by_id(self, dataset_id: int) -> DatasetInfo:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.datasets).where(t.datasets.c.id == dataset_id)).one()
+        return DatasetInfo(**row._mapping)
+
+    def list_datasets(self) -> list[DatasetInfo]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.datasets).order_by(t.datasets.c.name, t.datasets.c.id)).all()
+        return [DatasetInfo(**r._mapping) for r in rows]
+
+    def iter_samples(self, dataset_id: int, limit: int | None = None, chunk: int = 2000) -> Iterator[Sample]:
+        """Samples in order, read in chunks so a large dataset is never held whole in memory."""
+        last, seen = -1, 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(t.dataset_rows.c.idx, t.dataset_rows.c.data)
+                    .where(t.dataset_rows.c.dataset_id == dataset_id, t.dataset_rows.c.idx > last)
+                    .order_by(t.dataset_rows.c.idx).limit(chunk)).all()
+            if not rows:
+                return
+            for idx, data in rows:
+                if limit is not None and seen >= limit:
+                    return
+                seen += 1
+                yield Sample.model_validate_json(data)
+            last = rows[-1][0]
+
+    # -- rubrics and runs --------------------------------------------------------------------------------
+
+    def save_rubrics(self, rubrics: Iterable[Any]) -> None:
+        with self.engine.begin() as conn:
+            for r in rubrics:
+                if conn.execute(select(t.rubrics.c.version).where(t.rubrics.c.version == r.version)).first():
+                    continue
+                conn.execute(insert(t.rubrics).values(version=r.version, name=r.name,
+                                                      data=r.model_dump_json(), created_at=now()))
+
+    def create_run(self, name: str, dataset_id: int, spec: dict[str, Any]) -> str:
+        run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+        stamp = now()
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.runs).values(id=run_id, name=name, dataset_id=dataset_id, status="running",
+                                               spec=json.dumps(spec), created_at=stamp, updated_at=stamp))
+        return run_id
+
+    def set_run_status(self, run_id: str, status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(status=status, updated_at=now()))
+
+    def get_run(self, run_id: str) -> RunInfo:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.runs).where(t.runs.c.id == run_id)).first()
+            if row is None and run_id:
+                # A unique prefix is enough, as with git hashes.
+                rows = conn.execute(select(t.runs).where(t.runs.c.id.startswith(run_id)).limit(2)).all()
+                row = rows[0] if len(rows) == 1 else None
+        if row is None:
+            raise StoreError(f"no run {run_id!r} in {self.url}; `assay runs` lists the runs")
+        data = dict(row._mapping)
+        data["spec"] = json.loads(data["spec"])
+        return RunInfo(**data)
+
+    def list_runs(self) -> list[RunInfo]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.runs).order_by(t.runs.c.created_at.desc())).all()
+        return [RunInfo(**{**r._mapping, "spec": json.loads(r.spec)}) for r in rows]
+
+    def run_counts(self, run_id: str) -> dict[str, dict[str, int]]:
+        """{"outputs": {status: n}, "judgments": {status: n}}."""
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for name, table in (("outputs", t.outputs), ("judgments", t.judgments)):
+                rows = conn.execute(select(table.c.status, func.count()).where(table.c.run_id == run_id)
+                                    .group_by(table.c.status)).all()
+                out[name] = {s: n for s, n in rows}
+        return out
+
+    # -- work items --------------------------------------------------------------------------------------
+
+    def done_outputs(self, run_id: str) -> dict[tuple[str, str], str]:
+        """(sample_id, candidate) → output text, for outputs already produced in this run."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.outputs.c.sample_id, t.outputs.c.candidate, t.outputs.c.text)
+                                .where(t.outputs.c.run_id == run_id, t.outputs.c.status == "done"))
+            return {(s, c): text for s, c, text in rows}
+
+    def done_judgments(self, run_id: str) -> set[tuple[str, str, str, str, int]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.judgments.c.sample_id, t.judgments.c.candidate, t.judgments.c.rubric,
+                                       t.judgments.c.judge, t.judgments.c.repeat)
+                                .where(t.judgments.c.run_id == run_id, t.judgments.c.status == "done"))
+            return {tuple(r) for r in rows}  # type: ignore[misc]
+
+    def outputs(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(t.outputs).where(t.outputs.c.run_id == run_id))]
+
+    def judgments(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in
+                    conn.execute(select(t.judgments).where(t.judgments.c.run_id == run_id))]
+
+    def usage(self, run_id: str) -> dict[str, dict[str, float]]:
+        """Per model label: calls, tokens and cost of the calls made for this run."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.calls.c.model_label, func.count(), func.sum(t.calls.c.input_tokens),
+                                       func.sum(t.calls.c.output_tokens), func.sum(t.calls.c.cost))
+                                .where(t.calls.c.run_id == run_id).group_by(t.calls.c.model_label)).all()
+        return {label: {"calls": n, "input_tokens": i or 0, "output_tokens": o or 0, "cost": c or 0.0}
+                for label, n, i, o, c in rows}
+
+    # -- the call cache ----------------------------------------------------------------------------------
+
+    def cached_hashes(self, identities: Iterable[str]) -> set[str]:
+        """Request hashes with a successful cached response, for these model identities."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.calls.c.request_hash).where(
+                t.calls.c.ok.is_(True), t.calls.c.model_identity.in_(list(identities))))
+            return {r for (r,) in rows}
+
+    def cached_call(self, request_hash: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.calls.c.response, t.calls.c.input_tokens, t.calls.c.output_tokens)
+                               .where(t.calls.c.request_hash == request_hash, t.calls.c.ok.is_(True))
+                               .order_by(t.calls.c.id).limit(1)).first()
+        return dict(row._mapping) if row else None
+
+    def write_batch(self, batch: dict[str, list[dict[str, Any]]]) -> None:
+        """Write calls, outputs and judgments in one transaction."""
+        with self.engine.begin() as conn:
+            if batch.get("calls"):
+                conn.execute(insert(t.calls), batch["calls"])
+            for name, table in (("outputs", t.outputs), ("judgments", t.judgments)):
+                if batch.get(name):
+                    conn.execute(_upsert(self.engine, table, batch[name]), batch[name])
+
+
+class StoreWriter:
+    """Writes records from the event loop on a background thread, a transaction per batch.
+
+    The loop only enqueues; the thread takes everything waiting at once. Under load batches grow, so the
+    commit cost per record falls; when idle a record is committed at once, so a killed process loses only
+    what was in flight.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._q: queue.SimpleQueue[tuple[str, dict[str, Any]] | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="assay-store-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, kind: str, row: dict[str, Any]) -> None:
+        if self._error is not None:
+            raise StoreError(f"writing to the store failed: {self._error}") from self._error
+        self._q.put((kind, row))
+
+    def _loop(self) -> None:
+        done = False
+        while not done:
+            first = self._q.get()
+            items = [first]
+            while True:
+                try:
+                    items.append(self._q.get_nowait())
+                except queue.Empty:
+                    break
+            batch: dict[str, list[dict[str, Any]]] = {}
+            for item in items:
+                if item is None:
+                    done = True
+                    continue
+                batch.setdefault(item[0], []).append(item[1])
+            if batch:
+                try:
+                    self.store.write_batch(batch)
+                except BaseException as e:  # surfaced to the loop on its next put/close
+                    self._error = e
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise StoreError(f"writing to the store failed: {self._error}") from self._error

@@ -1,0 +1,777 @@
+"""An OpenAI-compatible fake model server for tests and benchmarks.
+
+Run it as a separate process::
+
+    python -m assay.testing.fake_server --port 0 [--host 127.0.0.1] [--latency-ms 100]
+        [--jitter-ms 0] [--judge-noise 1] [--require-key KEY]
+
+When it is ready it prints exactly one line, ``LISTENING http://HOST:PORT``, to stdout.
+
+Behaviour
+---------
+``POST /v1/chat/completions`` answers deterministically:
+
+* a *judge call* (``response_format.type`` is ``json_schema`` or ``json_object``) gets the JSON
+  text ``{"reasoning": ..., "score": S}``, where S is the last ``quality=<int>`` found in the
+  messages plus a deterministic noise in ``[-judge_noise, +judge_noise]``, clamped to the
+  schema's ``properties.score.minimum`` / ``maximum`` (default 1..10);
+* any other call is a *generation call* and gets
+  ``"[{model}] quality={q}. Answer: " + <first 200 chars of the last user message>``, where q
+  comes from a model name ending in ``-q<int>`` (default 5).
+
+``GET /v1/models`` lists a few model ids.
+
+Control endpoints (never behind the API key, never delayed):
+
+* ``POST /_control/faults``  JSON list of fault rules; replaces the current list
+* ``GET  /_control/faults``  the current rules, with the ``times`` left
+* ``POST /_control/config``  JSON object with any of latency_ms, jitter_ms, judge_noise
+* ``GET  /_control/config``  the current settings
+* ``GET  /_control/stats``   counters (see :meth:`State.stats`)
+* ``POST /_control/reset``   clears faults and counters, restores the start-up settings
+
+A fault rule is ``{"fault": F, "times": N | null, "model": name?, "call": "judge"|"generate"?,
+"retry_after": seconds?, "delay_s": seconds?}``; F is one of ``429 500 502 503 400 401 404
+timeout drop malformed out_of_range wrong_type empty``. For each chat-completions request the
+first rule (in list order) that matches and has times left fires, and its ``times`` drops by one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import random
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+import zlib
+from typing import Any
+
+from aiohttp import web
+
+# ---------------------------------------------------------------------------------------------
+# Constants
+
+FAULT_KINDS = frozenset(
+    {
+        "429",
+        "500",
+        "502",
+        "503",
+        "400",
+        "401",
+        "404",
+        "timeout",
+        "drop",
+        "malformed",
+        "out_of_range",
+        "wrong_type",
+        "empty",
+    }
+)
+CALL_KINDS = frozenset({"judge", "generate"})
+CONFIG_KEYS = ("latency_ms", "jitter_ms", "judge_noise")
+MODEL_IDS = ("strong-q8", "weak-q3", "judge-q5")
+DEFAULT_QUALITY = 5
+DEFAULT_SCORE_MIN = 1
+DEFAULT_SCORE_MAX = 10
+DEFAULT_TIMEOUT_DELAY_S = 30.0
+ANSWER_PREFIX_CHARS = 200
+
+_MODEL_QUALITY_RE = re.compile(r"-q(\d+)$")
+_QUALITY_RE = re.compile(r"quality=(-?\d+)")
+_JSON = "application/json"
+_INVALID_KEY_MESSAGE = "Incorrect API key provided"
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure helpers (also used by the tests through the HTTP surface)
+
+
+def model_quality(model: str) -> int:
+    """Quality encoded in a model name ending in ``-q<int>``; otherwise 5."""
+    m = _MODEL_QUALITY_RE.search(model)
+    return int(m.group(1)) if m else DEFAULT_QUALITY
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, dict):
+                text = part.get("text")
+                if isinstance(text, str) and part.get("type", "text") == "text":
+                    parts.append(text)
+            elif isinstance(part, str):
+                parts.append(part)
+        return "\n".join(parts)
+    return ""
+
+
+def _score_bounds(response_format: dict[str, Any]) -> tuple[int, int]:
+    lo, hi = DEFAULT_SCORE_MIN, DEFAULT_SCORE_MAX
+    js = response_format.get("json_schema")
+    if isinstance(js, dict):
+        schema = js.get("schema")
+        if isinstance(schema, dict):
+            props = schema.get("properties")
+            score = props.get("score") if isinstance(props, dict) else None
+            if isinstance(score, dict):
+                mn, mx = score.get("minimum"), score.get("maximum")
+                if isinstance(mn, (int, float)) and not isinstance(mn, bool):
+                    lo = int(mn)
+                if isinstance(mx, (int, float)) and not isinstance(mx, bool):
+                    hi = int(mx)
+    if lo > hi:
+        lo, hi = hi, lo
+    return lo, hi
+
+
+def _error_body(message: str, type_: str, code: str | None, param: str | None = None) -> bytes:
+    return json.dumps(
+        {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    ).encode()
+
+
+def _error_response(
+    status: int, message: str, type_: str, code: str | None, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        status=status,
+        body=_error_body(message, type_, code),
+        content_type=_JSON,
+        headers=headers,
+    )
+
+
+def _unauthorized() -> web.Response:
+    return _error_response(401, _INVALID_KEY_MESSAGE, "invalid_request_error", "invalid_api_key")
+
+
+def _number(value: Any, name: str, *, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        raise ValueError(f"{name} must be a number >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fault rules
+
+
+class Rule:
+    __slots__ = ("fault", "times", "model", "call", "retry_after", "delay_s")
+
+    def __init__(self, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            raise ValueError(f"a fault rule must be a JSON object, got {raw!r}")
+        unknown = set(raw) - {"fault", "times", "model", "call", "retry_after", "delay_s"}
+        if unknown:
+            raise ValueError(f"unknown fault rule keys: {sorted(unknown)}")
+        fault = raw.get("fault")
+        if isinstance(fault, int) and not isinstance(fault, bool):
+            fault = str(fault)
+        if fault not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {raw.get('fault')!r}; expected one of {sorted(FAULT_KINDS)}")
+        times = raw.get("times")
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
+            raise ValueError(f"times must be a non-negative integer or null, got {times!r}")
+        model = raw.get("model")
+        if model is not None and not isinstance(model, str):
+            raise ValueError(f"model must be a string, got {model!r}")
+        call = raw.get("call")
+        if call is not None and call not in CALL_KINDS:
+            raise ValueError(f"call must be 'judge' or 'generate', got {call!r}")
+        retry_after = raw.get("retry_after")
+        if retry_after is not None:
+            retry_after = _number(retry_after, "retry_after")
+        delay_s = raw.get("delay_s")
+        if delay_s is not None:
+            delay_s = _number(delay_s, "delay_s")
+        self.fault: str = fault
+        self.times: int | None = times
+        self.model: str | None = model
+        self.call: str | None = call
+        self.retry_after: float | None = retry_after
+        self.delay_s: float | None = delay_s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fault": self.fault,
+            "times": self.times,
+            "model": self.model,
+            "call": self.call,
+            "retry_after": self.retry_after,
+            "delay_s": self.delay_s,
+        }
+
+
+def _retry_after_header(value: float | None) -> str:
+    if value is None:
+        return "1"
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Server state
+
+
+class State:
+    """Settings, fault rules and counters of one server process."""
+
+    def __init__(
+        self,
+        *,
+        latency_ms: float = 0.0,
+        jitter_ms: float = 0.0,
+        judge_noise: int = 1,
+        require_key: str | None = None,
+    ) -> None:
+        self.initial_config = {
+            "latency_ms": float(latency_ms),
+            "jitter_ms": float(jitter_ms),
+            "judge_noise": int(judge_noise),
+        }
+        self.expected_auth = f"Bearer {require_key}" if require_key else None
+        self.in_flight = 0
+        self._id_counter = 0
+        self.reset()
+
+    # -- config ------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        self.apply_config(self.initial_config)
+        self.rules: list[Rule] = []
+        self.calls = 0
+        self.ok = 0
+        self.faults = 0
+        self.unauthorized = 0
+        self.bad_requests = 0
+        self.by_model: dict[str, int] = {}
+        self.by_call = {"generate": 0, "judge": 0}
+        self.by_fault: dict[str, int] = {}
+        self.duplicates = 0
+        self.seen: set[bytes] = set()
+        self.max_in_flight = self.in_flight
+
+    def apply_config(self, settings: dict[str, Any]) -> None:
+        unknown = set(settings) - set(CONFIG_KEYS)
+        if unknown:
+            raise ValueError(f"unknown settings: {sorted(unknown)}; expected some of {list(CONFIG_KEYS)}")
+        latency = _number(settings["latency_ms"], "latency_ms") if "latency_ms" in settings else None
+        jitter = _number(settings["jitter_ms"], "jitter_ms") if "jitter_ms" in settings else None
+        noise = None
+        if "judge_noise" in settings:
+            noise = _number(settings["judge_noise"], "judge_noise")
+            if not noise.is_integer():
+                raise ValueError(f"judge_noise must be an integer, got {settings['judge_noise']!r}")
+        if latency is not None:
+            self.latency_ms = latency
+        if jitter is not None:
+            self.jitter_ms = jitter
+        if noise is not None:
+            self.judge_noise = int(noise)
+
+    def config(self) -> dict[str, Any]:
+        return {"latency_ms": self.latency_ms, "jitter_ms": self.jitter_ms, "judge_noise": self.judge_noise}
+
+    # -- per request -------------------------------------------------------------------------
+
+    def delay_s(self) -> float:
+        latency = self.latency_ms
+        jitter = self.jitter_ms
+        if jitter:
+            latency += random.uniform(-jitter, jitter)
+        return latency / 1000.0 if latency > 0 else 0.0
+
+    def pick_rule(self, model: str, call: str) -> Rule | None:
+        for rule in self.rules:
+            if rule.times is not None and rule.times <= 0:
+                continue
+            if rule.model is not None and rule.model != model:
+                continue
+            if rule.call is not None and rule.call != call:
+                continue
+            if rule.times is not None:
+                rule.times -= 1
+            return rule
+        return None
+
+    def next_id(self) -> str:
+        self._id_counter += 1
+        return f"chatcmpl-fake{self._id_counter:012x}"
+
+    def record_ok(self, payload: dict[str, Any]) -> None:
+        self.ok += 1
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha1(canonical.encode("utf-8", "surrogatepass")).digest()
+        seen = self.seen
+        if digest in seen:
+            self.duplicates += 1
+        else:
+            seen.add(digest)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "ok": self.ok,
+            "faults": self.faults,
+            "by_model": dict(self.by_model),
+            "by_call": dict(self.by_call),
+            "by_fault": dict(self.by_fault),
+            "duplicates": self.duplicates,
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "unauthorized": self.unauthorized,
+            "bad_requests": self.bad_requests,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Building answers
+
+
+def _completion(state: State, model: str, content: str, prompt_tokens: int) -> web.Response:
+    completion_tokens = max(1, len(content.split()))
+    body = {
+        "id": state.next_id(),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": "fp_assay_fake",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+    return web.Response(body=json.dumps(body).encode(), content_type=_JSON)
+
+
+class _Parsed:
+    """What the handler needs from a chat-completions body, computed once."""
+
+    __slots__ = ("model", "is_judge", "text", "last_user", "response_format")
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        model = payload.get("model")
+        messages = payload.get("messages")
+        if not isinstance(model, str) or not model:
+            raise ValueError("you must provide a model parameter")
+        if not isinstance(messages, list) or not messages:
+            raise ValueError("'messages' must be a non-empty array")
+        texts = []
+        last_user: str | None = None
+        last_any = ""
+        for msg in messages:
+            if not isinstance(msg, dict):
+                raise ValueError("each message must be an object")
+            text = _content_text(msg.get("content"))
+            texts.append(text)
+            last_any = text
+            if msg.get("role") == "user":
+                last_user = text
+        rf = payload.get("response_format")
+        self.model = model
+        self.response_format = rf if isinstance(rf, dict) else None
+        self.is_judge = self.response_format is not None and self.response_format.get("type") in (
+            "json_schema",
+            "json_object",
+        )
+        self.text = "\n".join(texts)
+        self.last_user = last_user if last_user is not None else last_any
+
+    @property
+    def call(self) -> str:
+        return "judge" if self.is_judge else "generate"
+
+    def prompt_tokens(self) -> int:
+        return max(1, len(self.text.split()))
+
+    def bounds(self) -> tuple[int, int]:
+        if self.response_format is None:
+            return DEFAULT_SCORE_MIN, DEFAULT_SCORE_MAX
+        return _score_bounds(self.response_format)
+
+
+def _generation_content(p: _Parsed) -> str:
+    q = model_quality(p.model)
+    return f"[{p.model}] quality={q}. Answer: {p.last_user[:ANSWER_PREFIX_CHARS]}"
+
+
+def _judge_content(p: _Parsed, judge_noise: int) -> str:
+    lo, hi = p.bounds()
+    text = p.text
+    data = text.encode("utf-8", "surrogatepass")
+    found = _QUALITY_RE.findall(text)
+    if found:
+        quality = int(found[-1])
+        source = f"the answer reports quality {quality}"
+    else:
+        quality = lo + zlib.adler32(data) % (hi - lo + 1)
+        source = "no quality marker found, so the score is derived from the text"
+    noise = 0
+    if judge_noise > 0:
+        noise = zlib.crc32(data) % (2 * judge_noise + 1) - judge_noise
+    score = min(hi, max(lo, quality + noise))
+    reasoning = f"Fake judge: {source}; score {score} on a {lo}-{hi} scale."
+    return json.dumps({"reasoning": reasoning, "score": score})
+
+
+# ---------------------------------------------------------------------------------------------
+# Handlers
+
+
+async def _sleep_unless_disconnected(request: web.Request, seconds: float) -> bool:
+    """Sleep, waking early if the client goes away. Returns True if the client is still there."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return False
+        left = deadline - loop.time()
+        if left <= 0:
+            return True
+        await asyncio.sleep(min(left, 0.05))
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _fault_response(rule: Rule, p: _Parsed, state: State) -> web.Response:
+    fault = rule.fault
+    model = p.model
+    if fault == "429":
+        return _error_response(
+            429,
+            f"Rate limit reached for {model} (injected fault). Please try again later.",
+            "requests",
+            "rate_limit_exceeded",
+            headers={"Retry-After": _retry_after_header(rule.retry_after)},
+        )
+    if fault == "500":
+        return _error_response(
+            500,
+            "The server had an error while processing your request. Sorry about that! (injected fault)",
+            "server_error",
+            None,
+        )
+    if fault == "502":
+        return _error_response(502, "Bad gateway. (injected fault)", "server_error", None)
+    if fault == "503":
+        headers = {"Retry-After": _retry_after_header(rule.retry_after)} if rule.retry_after is not None else None
+        return _error_response(
+            503,
+            "The engine is currently overloaded, please try again later. (injected fault)",
+            "server_error",
+            "overloaded",
+            headers=headers,
+        )
+    if fault == "400":
+        return _error_response(
+            400,
+            "Invalid request: the request body was rejected by the server (injected fault).",
+            "invalid_request_error",
+            "invalid_request",
+        )
+    if fault == "401":
+        return _unauthorized()
+    if fault == "404":
+        return _error_response(
+            404,
+            f"The model `{model}` does not exist or you do not have access to it.",
+            "invalid_request_error",
+            "model_not_found",
+        )
+    prompt_tokens = p.prompt_tokens()
+    if fault == "malformed":
+        return _completion(state, model, "The score is probably high", prompt_tokens)
+    if fault == "out_of_range":
+        _, hi = p.bounds()
+        content = json.dumps({"reasoning": "Out-of-range score (injected fault).", "score": hi + 5})
+        return _completion(state, model, content, prompt_tokens)
+    if fault == "wrong_type":
+        return _completion(state, model, '{"reasoning": "x", "score": "ten"}', prompt_tokens)
+    if fault == "empty":
+        return _completion(state, model, "", prompt_tokens)
+    raise AssertionError(f"unhandled fault {fault}")  # pragma: no cover
+
+
+def _normal_response(p: _Parsed, state: State) -> web.Response:
+    if p.is_judge:
+        content = _judge_content(p, state.judge_noise)
+    else:
+        content = _generation_content(p)
+    return _completion(state, p.model, content, p.prompt_tokens())
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    state: State = request.app["state"]
+    state.calls += 1
+    state.in_flight += 1
+    if state.in_flight > state.max_in_flight:
+        state.max_in_flight = state.in_flight
+    try:
+        if state.expected_auth is not None and request.headers.get("Authorization") != state.expected_auth:
+            state.unauthorized += 1
+            delay = state.delay_s()
+            if delay:
+                await asyncio.sleep(delay)
+            return _unauthorized()
+
+        body = await request.read()
+        try:
+            payload = json.loads(body)
+            if not isinstance(payload, dict):
+                raise ValueError("the request body must be a JSON object")
+            p = _Parsed(payload)
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            state.bad_requests += 1
+            return _error_response(400, f"Invalid request body: {exc}", "invalid_request_error", None)
+
+        model = p.model
+        call = p.call
+        state.by_model[model] = state.by_model.get(model, 0) + 1
+        state.by_call[call] += 1
+
+        rule = state.pick_rule(model, call) if state.rules else None
+        if rule is not None:
+            state.faults += 1
+            state.by_fault[rule.fault] = state.by_fault.get(rule.fault, 0) + 1
+            if rule.fault == "drop":
+                transport = request.transport
+                if transport is not None:
+                    transport.abort()
+                # The transport is gone: aiohttp's attempt to write this response fails with a
+                # ConnectionError, which it treats as a client disconnect (no log, no answer).
+                return web.Response(status=500)
+
+        delay = state.delay_s()
+        if delay:
+            await asyncio.sleep(delay)
+
+        if rule is None:
+            resp = _normal_response(p, state)
+            state.record_ok(payload)
+            return resp
+
+        if rule.fault == "timeout":
+            wait = rule.delay_s if rule.delay_s is not None else DEFAULT_TIMEOUT_DELAY_S
+            if not await _sleep_unless_disconnected(request, wait) or _client_gone(request):
+                return web.Response(status=504)  # nobody is listening any more
+            resp = _normal_response(p, state)
+            state.record_ok(payload)
+            return resp
+
+        return _fault_response(rule, p, state)
+    finally:
+        state.in_flight -= 1
+
+
+async def list_models(request: web.Request) -> web.Response:
+    state: State = request.app["state"]
+    if state.expected_auth is not None and request.headers.get("Authorization") != state.expected_auth:
+        return _unauthorized()
+    delay = state.delay_s()
+    if delay:
+        await asyncio.sleep(delay)
+    created = 1700000000
+    data = [{"id": mid, "object": "model", "created": created, "owned_by": "assay-fake"} for mid in MODEL_IDS]
+    return web.json_response({"object": "list", "data": data})
+
+
+async def _read_json(request: web.Request) -> Any:
+    try:
+        return json.loads(await request.read() or b"null")
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=json.dumps({"error": f"invalid JSON: {exc}"}), content_type=_JSON)
+
+
+def _bad_control(message: str) -> web.Response:
+    return web.json_response({"error": message}, status=400)
+
+
+async def control_set_faults(request: web.Request) -> web.Response:
+    state: State = request.app["state"]
+    raw = await _read_json(request)
+    if not isinstance(raw, list):
+        return _bad_control("expected a JSON list of fault rules")
+    try:
+        rules = [Rule(item) for item in raw]
+    except ValueError as exc:
+        return _bad_control(str(exc))
+    state.rules = rules
+    return web.json_response({"faults": [r.to_dict() for r in rules]})
+
+
+async def control_get_faults(request: web.Request) -> web.Response:
+    state: State = request.app["state"]
+    return web.json_response({"faults": [r.to_dict() for r in state.rules]})
+
+
+async def control_set_config(request: web.Request) -> web.Response:
+    state: State = request.app["state"]
+    raw = await _read_json(request)
+    if not isinstance(raw, dict):
+        return _bad_control("expected a JSON object of settings")
+    try:
+        state.apply_config(raw)  # validates every value before changing any
+    except ValueError as exc:
+        return _bad_control(str(exc))
+    return web.json_response(state.config())
+
+
+async def control_get_config(request: web.Request) -> web.Response:
+    return web.json_response(request.app["state"].config())
+
+
+async def control_stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app["state"].stats())
+
+
+async def control_reset(request: web.Request) -> web.Response:
+    state: State = request.app["state"]
+    state.reset()
+    return web.json_response({"reset": True, "config": state.config()})
+
+
+def make_app(state: State) -> web.Application:
+    """The aiohttp application (usable in-process too, e.g. with aiohttp's test utilities)."""
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app["state"] = state
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_get("/v1/models", list_models)
+    app.router.add_post("/_control/faults", control_set_faults)
+    app.router.add_get("/_control/faults", control_get_faults)
+    app.router.add_post("/_control/config", control_set_config)
+    app.router.add_get("/_control/config", control_get_config)
+    app.router.add_get("/_control/stats", control_stats)
+    app.router.add_post("/_control/reset", control_reset)
+    return app
+
+
+# ---------------------------------------------------------------------------------------------
+# Process entry point
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, socktype, proto, _, addr = infos[0]
+    sock = socket.socket(family, socktype, proto)
+    try:
+        if sys.platform != "win32":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+        sock.listen(1024)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Stop the server when stdin reaches EOF (the parent that holds the pipe went away)."""
+
+    fd = sys.stdin.fileno()
+
+    def run() -> None:
+        # os.read on the raw descriptor: a daemon thread blocked inside sys.stdin's buffered
+        # reader would hold its lock and make interpreter shutdown abort.
+        try:
+            while os.read(fd, 4096):
+                pass
+        except OSError:
+            pass
+        try:
+            loop.call_soon_threadsafe(stop.set)
+        except RuntimeError:  # loop already closed
+            pass
+
+    threading.Thread(target=run, name="stdin-watch", daemon=True).start()
+
+
+async def serve(args: argparse.Namespace) -> None:
+    state = State(
+        latency_ms=args.latency_ms,
+        jitter_ms=args.jitter_ms,
+        judge_noise=args.judge_noise,
+        require_key=args.require_key,
+    )
+    app = make_app(state)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+    await runner.setup()
+    sock = _bind(args.host, args.port)
+    site = web.SockSite(runner, sock, backlog=1024, shutdown_timeout=0.5)
+    await site.start()
+    port = sock.getsockname()[1]
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):  # e.g. Windows
+            pass
+    if args.exit_on_stdin_eof:
+        _watch_stdin(loop, stop)
+
+    sys.stdout.write(f"LISTENING http://{_url_host(args.host)}:{port}\n")
+    sys.stdout.flush()
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        prog="python -m assay.testing.fake_server",
+        description="OpenAI-compatible fake model server with latency and fault injection.",
+    )
+    ap.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    ap.add_argument("--port", type=int, default=0, help="port (0 = pick a free one)")
+    ap.add_argument("--latency-ms", type=float, default=0.0, help="added latency per /v1 call")
+    ap.add_argument("--jitter-ms", type=float, default=0.0, help="uniform +/- jitter on the latency")
+    ap.add_argument("--judge-noise", type=int, default=1, help="judge score noise amplitude (default 1)")
+    ap.add_argument("--require-key", default=None, help="require 'Authorization: Bearer KEY' on /v1")
+    ap.add_argument(
+        "--exit-on-stdin-eof",
+        action="store_true",
+        help="exit when stdin is closed (used by the test harness so servers never outlive it)",
+    )
+    args = ap.parse_args(argv)
+    if args.latency_ms < 0 or args.jitter_ms < 0 or args.judge_noise < 0:
+        ap.error("--latency-ms, --jitter-ms and --judge-noise must be >= 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse_args(argv)
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()
