@@ -41,13 +41,14 @@ def bootstrap_means(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.
 
 
 def bca_mean_interval(x: np.ndarray, n_boot: int, rng: np.random.Generator,
-                      level: float = 0.95) -> tuple[float, float]:
+                      level: float = 0.95, expand: bool = True) -> tuple[float, float]:
     """BCa bootstrap interval for the mean of ``x`` with the small-sample ("t-expanded") correction.
 
     The plain bootstrap distribution of a mean is too narrow by sqrt((n-1)/n) and uses normal rather than t
     quantiles, which costs several points of coverage at n = 10-30. Following Hesterberg (2015, "What teachers
     should know about the bootstrap"), the nominal normal quantile z is replaced by sqrt(n/(n-1)) * t_{n-1}
     before the usual BCa adjustment for bias (z0) and skewness (acceleration a, from the jackknife).
+    ``expand=False`` gives the textbook BCa interval (used by the tests to check against scipy).
     Requires n >= 2. Returns (low, high); a degenerate interval when all values are equal.
     """
     n = x.size
@@ -65,7 +66,10 @@ def bca_mean_interval(x: np.ndarray, n_boot: int, rng: np.random.Generator,
     ss = float(np.sum(dev * dev))
     accel = float(np.sum(dev ** 3)) / (6.0 * ss ** 1.5) if ss > 0 else 0.0
     tail = (1.0 - level) / 2.0
-    z = float(np.sqrt(n / (n - 1.0)) * _st.t.ppf(1.0 - tail, n - 1))
+    if expand:
+        z = float(np.sqrt(n / (n - 1.0)) * _st.t.ppf(1.0 - tail, n - 1))
+    else:
+        z = float(_st.norm.ppf(1.0 - tail))
     probs = []
     for zq in (-z, z):
         w = z0 + zq

@@ -1,0 +1,114 @@
+"""Shared fixtures: a real local OpenAI-compatible server, a project folder wired to it, and a CLI runner.
+
+ASSAY_OFFLINE=1 is set for the whole session: the openai provider then refuses any non-loopback host, so no
+test can reach a real hosted API by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from assay.testing import FakeServer
+
+os.environ["ASSAY_OFFLINE"] = "1"
+os.environ.pop("ASSAY_DB", None)
+
+
+@pytest.fixture(scope="session")
+def _server() -> Any:
+    server = FakeServer.start(judge_noise=0)
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def server(_server: FakeServer) -> FakeServer:
+    """The shared fake server, reset to a clean state (no faults, zero counters, no latency) for each test."""
+    _server.reset()
+    _server.configure(judge_noise=0)
+    return _server
+
+
+def chat_rows(n: int, *, reference: bool = True) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(n):
+        messages = [{"role": "user", "content": f"Question number {i}: what is {i} plus {i}?"}]
+        if reference:
+            messages.append({"role": "assistant", "content": f"{i} plus {i} is {2 * i}."})
+        rows.append({"id": f"q{i}", "messages": messages})
+    return rows
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+class Project:
+    """A folder with assay.yaml (models on the fake server), a dataset, rubrics and a spec."""
+
+    def __init__(self, root: Path, server: FakeServer) -> None:
+        self.root = root
+        self.server = server
+        self.db = root / "assay.db"
+        self.models: dict[str, dict[str, Any]] = {}
+        self.runner = CliRunner()
+
+    def model(self, label: str, model: str | None = None, **settings: Any) -> dict[str, Any]:
+        entry = {"provider": "openai", "base_url": self.server.url, "model": model or label,
+                 "retry_backoff_s": 0.01, "timeout_s": 5, **settings}
+        self.models[label] = entry
+        return entry
+
+    def write_config(self) -> Path:
+        path = self.root / "assay.yaml"
+        path.write_text(yaml.safe_dump({"models": self.models}), encoding="utf-8")
+        return path
+
+    def rubric(self, name: str = "quality", kind: str = "direct", **fields: Any) -> Path:
+        data = {"name": name, "kind": kind, "description": f"How good is the response ({name})?",
+                "scale": {"min": 1, "max": 10}, **fields}
+        path = self.root / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        return path
+
+    def spec(self, *, candidates: list[Any], judge: Any = "judge", rubrics: list[Any] | None = None,
+             dataset: Any = "data.jsonl", settings: dict[str, Any] | None = None, name: str = "spec") -> Path:
+        self.write_config()
+        data: dict[str, Any] = {"name": name, "dataset": dataset, "candidates": candidates, "judge": judge,
+                                "rubrics": rubrics or ["quality.yaml"]}
+        if settings:
+            data["settings"] = settings
+        path = self.root / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        return path
+
+    def cli(self, *args: str, ok: bool = True) -> Result:
+        result = self.runner.invoke(__import__("assay.cli.main", fromlist=["cli"]).cli,
+                                    ["--db", str(self.db), *args], catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    def run_json(self, spec: Path, *extra: str) -> dict[str, Any]:
+        result = self.cli("run", str(spec), "--json", *extra)
+        return json.loads(result.stdout)
+
+
+@pytest.fixture()
+def project(tmp_path: Path, server: FakeServer, monkeypatch: pytest.MonkeyPatch) -> Project:
+    monkeypatch.chdir(tmp_path)
+    p = Project(tmp_path, server)
+    p.model("strong", "strong-q8")
+    p.model("weak", "weak-q4")
+    p.model("judge", "judge-model")
+    write_jsonl(tmp_path / "data.jsonl", chat_rows(12))
+    p.rubric()
+    return p

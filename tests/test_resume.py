@@ -1,0 +1,78 @@
+"""A run killed with SIGKILL loses at most its calls in flight; `--resume` finishes it without repeating any
+completed call. Calls are counted at the server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from conftest import Project, chat_rows, write_jsonl
+
+N = 40
+
+
+def _count(db, sql: str) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute(sql).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_kill_9_then_resume_repeats_no_completed_call(project: Project) -> None:
+    write_jsonl(project.root / "data.jsonl", chat_rows(N))
+    project.server.configure(latency_ms=60)
+    project.model("strong", "strong-q8", concurrency=3)
+    project.model("judge", "judge-model", concurrency=3)
+    spec = project.spec(candidates=["strong"])
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "assay", "--db", str(project.db), "run", str(spec), "--quiet"],
+                            cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while _count(project.db, "select count(*) from judgments") < 10:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    while project.server.stats()["in_flight"]:  # let the calls the dead client left behind finish
+        time.sleep(0.05)
+    completed = _count(project.db, "select count(distinct request_hash) from calls where ok = 1")
+    assert 10 <= completed < 2 * N  # killed mid-run
+    (run_id,) = sqlite3.connect(project.db).execute("select id from runs").fetchone()
+    project.server.reset()
+    project.server.configure(judge_noise=0)
+
+    data = json.loads(project.cli("run", "--resume", run_id, "--json").stdout)
+    stats = project.server.stats()
+    assert stats["calls"] == 2 * N - completed  # exactly the calls not completed before the kill
+    assert stats["duplicates"] == 0
+    assert data["run"]["status"] == "done"
+    assert data["counts"] == {"outputs": {"done": N}, "judgments": {"done": N}}
+    (model,) = data["rubrics"][0]["models"]
+    assert model["n_scored"] == N and model["mean"] == 8.0
+
+
+def test_resume_of_a_finished_run_calls_nothing(project: Project) -> None:
+    spec = project.spec(candidates=["strong"])
+    run_id = project.run_json(spec)["run"]["id"]
+    calls = project.server.stats()["calls"]
+    project.cli("run", "--resume", run_id, "--json")
+    assert project.server.stats()["calls"] == calls
+
+
+def test_resume_retries_items_that_failed(project: Project) -> None:
+    project.server.set_faults([{"fault": "401", "call": "generate", "times": 3}])
+    write_jsonl(project.root / "data.jsonl", chat_rows(5))
+    spec = project.spec(candidates=["strong"])
+    first = project.run_json(spec)
+    assert first["counts"]["outputs"] == {"done": 2, "failed": 3}
+    data = json.loads(project.cli("run", "--resume", first["run"]["id"], "--json").stdout)
+    assert data["counts"] == {"outputs": {"done": 5}, "judgments": {"done": 5}}
