@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assay.config.models import ModelSpec
-from assay.errors import AssayError, SpecError
+from assay.errors import SpecError
 from assay.rubric import Rubric, load_rubric, rubric_from_mapping
 from assay.rubric.load import describe_validation_error
 
@@ -185,17 +185,16 @@ def spec_from_mapping(data: dict[str, Any], *, base: Path, where: str, config: P
     rubrics = data["rubrics"]
     if not isinstance(rubrics, list) or not rubrics:
         raise SpecError(f"{where}: 'rubrics' must be a non-empty list of rubric files or inline rubrics")
+    resolved = tuple(_resolve_model(c, known, f"{where}: candidates[{i}]", config) for i, c in enumerate(candidates))
+    known = {**known, **{m.label: m for m in resolved}}  # the judge may name a model defined inline above
     try:
         return EvalSpec(
             name=str(data.get("name") or Path(where).stem),
             dataset=_resolve_dataset(data["dataset"], base, f"{where}: dataset"),
-            candidates=tuple(_resolve_model(c, known, f"{where}: candidates[{i}]", config)
-                             for i, c in enumerate(candidates)),
+            candidates=resolved,
             judge=_resolve_model(data["judge"], known, f"{where}: judge", config),
             rubrics=tuple(_resolve_rubric(r, base, f"{where}: rubrics[{i}]") for i, r in enumerate(rubrics)),
             settings=RunSettings.model_validate(data.get("settings") or {}),
         )
     except ValidationError as e:
         raise SpecError(describe_validation_error(e, f"invalid spec {where}")) from None
-    except AssayError:
-        raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,31 @@ from assay.rubric.model import Rubric
 
 
 def describe_validation_error(err: ValidationError, where: str) -> str:
+    """A pydantic error as lines of `field: problem`, with a suggestion for a mistyped field name."""
     parts = []
     for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        loc = ".".join(str(x) for x in e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
-        parts.append(f"  {loc}: {msg}")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field"
+            model = err.title
+            fields = _field_names(model)
+            close = difflib.get_close_matches(str(e["loc"][-1]), fields, n=1)
+            if close:
+                msg += f"; did you mean {close[0]!r}?"
+        parts.append(f"  {loc}: {msg}" if loc else f"  {msg}")
     return f"{where}:\n" + "\n".join(parts)
+
+
+def _field_names(title: str) -> list[str]:
+    """Field names of the records users write, to suggest the right spelling of a mistyped one."""
+    from assay.config.models import ModelSpec, Price
+    from assay.config.spec import DatasetRef, EvalSpec, RunSettings
+    from assay.rubric.model import Rubric, Scale
+    names: list[str] = []
+    for model in (ModelSpec, Price, EvalSpec, RunSettings, DatasetRef, Rubric, Scale):
+        names.extend(model.model_fields)
+    return names
 
 
 def rubric_from_mapping(data: Any, *, where: str) -> Rubric:

@@ -83,15 +83,15 @@ def check_template(source: str, *, kind: str) -> None:
     try:
         variables = meta.find_undeclared_variables(_env.parse(source))
     except jinja2.TemplateSyntaxError as e:
-        raise ValueError(f"template has a syntax error on line {e.lineno}: {e.message}") from None
+        raise ValueError(f"template: syntax error on line {e.lineno}: {e.message}") from None
     if RESPONSE_VAR not in variables:
-        raise ValueError("template must contain {{ eval_model_response }} (the output being scored)")
+        raise ValueError("template: must contain {{ eval_model_response }} (the output being scored)")
     unknown = sorted(variables - ALLOWED_VARIABLES)
     if unknown:
         raise ValueError(
-            f"template uses unknown variable(s) {', '.join(unknown)}; allowed: {', '.join(sorted(ALLOWED_VARIABLES))}")
+            f"template: unknown variable(s) {', '.join(unknown)}; allowed: {', '.join(sorted(ALLOWED_VARIABLES))}")
     if kind == "adherence" and "conversation_response" not in variables:
-        raise ValueError("an adherence rubric's template must contain {{ conversation_response }} (the reference)")
+        raise ValueError("template: an adherence rubric's template must contain {{ conversation_response }} (the reference)")
 
 
 def fence(name: str, text: str) -> str:

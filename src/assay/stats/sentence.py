@@ -8,13 +8,16 @@ from .paired import PairedComparison
 
 
 def _decimals(cmp: PairedComparison) -> int:
-    """Decimals to show: enough to resolve the CI's half-width (at least 1, at most 4)."""
+    """Decimals to show, from the CI's half-width h: -floor(log10(h / 2.5)), at least 1, at most 4.
+
+    E.g. h = 0.6 -> 1 decimal (1.8 points), h = 0.17 -> 2 decimals (0.35 points), h = 0.02 -> 3 decimals.
+    """
     if cmp.ci_low is None or cmp.ci_high is None:
         return 2
     half = (cmp.ci_high - cmp.ci_low) / 2
     if half <= 0:
         return 2
-    return int(min(4, max(1, -math.floor(math.log10(half)))))
+    return int(min(4, max(1, -math.floor(math.log10(half / 2.5)))))
 
 
 def _num(x: float, decimals: int) -> str:

@@ -1,0 +1,195 @@
+"""Pairwise judging: win rate (vs scipy's Wilson interval), Bradley-Terry (closed form and direct likelihood
+maximization), length-controlled win rate (direct likelihood maximization and hand counts)."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+from scipy.special import expit, log_expit
+
+from assay.stats import bradley_terry, length_controlled_win_rate, win_rate
+
+# ------------------------------------------------------------------------------------------------ win rate
+
+
+def test_win_rate_counts_and_rate():
+    w = win_rate([1, 1, 0.5, 0, 1, None])
+    assert (w.n, w.wins, w.ties, w.losses) == (5, 3, 1, 1)
+    assert w.rate == pytest.approx(3.5 / 5)
+    assert w.ci_method == "Wilson score interval (ties as half a win)"
+
+
+@pytest.mark.parametrize("k,n", [(7, 10), (0, 12), (20, 20), (55, 100), (3, 4)])
+def test_wilson_matches_scipy(k, n):
+    w = win_rate([1] * k + [0] * (n - k))
+    ref = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert (w.ci_low, w.ci_high) == pytest.approx((ref.low, ref.high), abs=1e-12)
+
+
+def test_wilson_hand_formula_with_ties():
+    outcomes = [1] * 6 + [0.5] * 4 + [0] * 10  # 8 "successes" of 20
+    w = win_rate(outcomes)
+    z, p, n = stats.norm.ppf(0.975), 0.4, 20
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    assert (w.ci_low, w.ci_high) == pytest.approx((centre - half, centre + half))
+
+
+def test_win_rate_bootstrap_option_and_errors():
+    w = win_rate([1, 0, 0.5, 1] * 10, method="bootstrap", seed=3)
+    assert w.ci_low < w.rate < w.ci_high
+    assert w == win_rate([1, 0, 0.5, 1] * 10, method="bootstrap", seed=3)
+    assert win_rate([]).rate is None
+    with pytest.raises(ValueError):
+        win_rate([1, 2])
+    with pytest.raises(ValueError):
+        win_rate([1], method="magic")
+
+
+# ------------------------------------------------------------------------------------------- Bradley-Terry
+
+
+def test_two_models_closed_form():
+    # x beats y 7 times, loses 3, ties 2 -> 8 wins vs 4 (ties half): MLE gap log(8/4); centred: +-log(2)/2
+    comps = [("x", "y", 1)] * 7 + [("y", "x", 1)] * 3 + [("x", "y", 0.5)] * 2
+    res = bradley_terry(comps, prior=1e-9, n_boot=0)
+    assert [r.model for r in res] == ["x", "y"]
+    assert res[0].score == pytest.approx(math.log(2) / 2, abs=1e-6)
+    assert res[1].score == pytest.approx(-math.log(2) / 2, abs=1e-6)
+    assert (res[0].wins, res[0].ties, res[0].losses, res[0].n) == (7, 2, 3, 12)
+
+
+def penalized_nll(theta, idx, comps, prior):
+    total = 0.0
+    for mi, mj, o in comps:
+        d = theta[idx[mi]] - theta[idx[mj]]
+        total -= o * log_expit(d) + (1 - o) * log_expit(-d)
+    total -= prior * np.sum(log_expit(theta) + log_expit(-theta))
+    return total
+
+
+def test_matches_direct_likelihood_maximization():
+    rng = np.random.default_rng(0)
+    models = ["a", "b", "c", "d", "e"]
+    truth = {"a": 1.0, "b": 0.4, "c": 0.0, "d": -0.3, "e": -1.1}
+    comps = []
+    for _ in range(400):
+        i, j = rng.choice(5, 2, replace=False)
+        p = expit(truth[models[i]] - truth[models[j]])
+        u = rng.random()
+        comps.append((models[i], models[j], 1.0 if u < 0.9 * p else (0.5 if u < 0.9 * p + 0.1 else 0.0)))
+    comps += [("a", "e", 1.0)] * 3  # a few extra games are fine
+    res = bradley_terry(comps, n_boot=0, prior=0.5)
+    idx = {m: i for i, m in enumerate(models)}
+    opt = optimize.minimize(penalized_nll, np.zeros(5), args=(idx, comps, 0.5), method="BFGS",
+                            options={"gtol": 1e-9})
+    ref = opt.x - opt.x.mean()
+    for r in res:
+        assert r.score == pytest.approx(ref[idx[r.model]], abs=1e-5)
+    assert [r.model for r in res] == sorted(models, key=lambda m: -ref[idx[m]])
+
+
+def test_undefeated_model_stays_finite_and_cis():
+    comps = [("champ", "mid", 1)] * 15 + [("champ", "low", 1)] * 15 + [("mid", "low", 1)] * 10 + \
+        [("low", "mid", 1)] * 5
+    res = bradley_terry(comps, n_boot=500, seed=1)
+    assert res[0].model == "champ" and math.isfinite(res[0].score) and res[0].score < 10
+    for r in res:
+        assert r.ci_low <= r.score + 1e-9 and r.score - 1e-9 <= r.ci_high
+    assert sum(r.score for r in res) == pytest.approx(0.0, abs=1e-9)
+    assert res == bradley_terry(comps, n_boot=500, seed=1)
+
+
+def test_orientation_does_not_matter():
+    comps = [("a", "b", 1), ("b", "c", 0.5), ("c", "a", 0), ("a", "c", 1), ("b", "a", 1)]
+    flipped = [(j, i, 1 - o) for i, j, o in comps]
+    s1 = {r.model: r.score for r in bradley_terry(comps, n_boot=0)}
+    s2 = {r.model: r.score for r in bradley_terry(flipped, n_boot=0)}
+    assert s1 == pytest.approx(s2)
+
+
+def test_bt_input_errors():
+    assert bradley_terry([]) == []
+    with pytest.raises(ValueError):
+        bradley_terry([("a", "a", 1)])
+    with pytest.raises(ValueError):
+        bradley_terry([("a", "b", 2)])
+
+
+def test_bt_bootstrap_cis_cover_truth_in_large_sample():
+    rng = np.random.default_rng(7)
+    truth = np.array([0.8, 0.0, -0.8])
+    comps = []
+    for _ in range(3000):
+        i, j = rng.choice(3, 2, replace=False)
+        comps.append((str(i), str(j), float(rng.random() < expit(truth[i] - truth[j]))))
+    res = {int(r.model): r for r in bradley_terry(comps, seed=0)}
+    for i, t in enumerate(truth):
+        assert res[i].ci_low < t < res[i].ci_high
+
+
+# ----------------------------------------------------------------------------------- length-controlled
+
+
+def nll_logistic(beta, y, z):
+    eta = beta[0] + beta[1] * z
+    return -np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta))
+
+
+def test_length_controlled_matches_direct_fit_and_hand_counts():
+    rng = np.random.default_rng(3)
+    n = 500
+    ld = rng.normal(40, 120, n)  # A tends to be longer
+    p = expit(0.2 + 0.9 * ld / 120)
+    u = rng.random(n)
+    y = np.where(u < 0.85 * p, 1.0, np.where(u < 0.85 * p + 0.15, 0.5, 0.0))
+    lc = length_controlled_win_rate(y, ld, seed=0, n_boot=400)
+    sd = ld.std()
+    z = ld / sd
+    # ties as two half-weight rows (one win, one loss) == fractional outcome 0.5
+    opt = optimize.minimize(nll_logistic, np.zeros(2), args=(y, z), method="BFGS", options={"gtol": 1e-10})
+    assert lc.length_controlled_win_rate == pytest.approx(expit(opt.x[0]), abs=1e-5)
+    assert lc.length_coef == pytest.approx(opt.x[1], abs=1e-4)
+    assert lc.length_sd == pytest.approx(sd)
+    assert lc.raw_win_rate == pytest.approx(y.mean())
+    decided = (y != 0.5) & (ld != 0)
+    longer_won = ((y == 1) & (ld > 0)) | ((y == 0) & (ld < 0))
+    assert lc.n_length_decided == decided.sum()
+    assert lc.longer_preferred_rate == pytest.approx(longer_won[decided].mean())
+    assert lc.ci_low < lc.length_controlled_win_rate < lc.ci_high
+    assert lc.raw_win_rate > lc.length_controlled_win_rate  # A's length advantage inflated its raw rate
+
+
+def test_longer_preferred_hand_example():
+    outcomes = [1, 1, 0, 0.5, 1, 0]
+    len_diff = [10, -5, -3, 40, 0, 7]
+    # decided, unequal length: (1, +10) longer won; (1, -5) shorter won; (0, -3) longer (B) won; (0, +7) B
+    # (shorter) won -> 2 of 4
+    lc = length_controlled_win_rate(outcomes, len_diff, n_boot=0)
+    assert lc.n_length_decided == 4 and lc.longer_preferred_rate == 0.5
+    assert lc.raw_win_rate == pytest.approx(3.5 / 6)
+
+
+def test_length_controlled_removes_pure_length_bias():
+    """The judge only prefers the longer output; A is usually longer. Equal-length win rate ~ 50%."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    ld = rng.normal(60, 100, n)
+    y = (rng.random(n) < expit(1.2 * ld / 100)).astype(float)
+    lc = length_controlled_win_rate(y, ld, n_boot=200)
+    assert lc.raw_win_rate > 0.6
+    assert lc.length_controlled_win_rate == pytest.approx(0.5, abs=0.03)
+    assert lc.longer_preferred_rate > 0.6
+
+
+def test_length_controlled_edge_cases():
+    same = length_controlled_win_rate([1, 0, 1, 1], [0, 0, 0, 0], n_boot=0)
+    assert same.length_coef is None and same.length_sd is None
+    assert same.length_controlled_win_rate == pytest.approx(0.75, abs=1e-4)
+    assert same.longer_preferred_rate is None
+    allwins = length_controlled_win_rate([1] * 10, list(range(-5, 5)), n_boot=100)
+    assert 0.99 < allwins.length_controlled_win_rate <= 1.0
+    assert length_controlled_win_rate([], []).n == 0
+    with pytest.raises(ValueError):
+        length_controlled_win_rate([1, 0], [1])

@@ -1,0 +1,45 @@
+"""The store: migrations from an empty database, dataset versions, and the Python API over a run."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import assay
+from assay.dataset import Message, Sample
+from assay.store import Store
+from assay.store.migrations import MIGRATIONS
+from conftest import Project
+
+
+def test_migrations_apply_in_order_from_empty_and_only_once(tmp_path) -> None:
+    db = tmp_path / "a" / "b.db"
+    Store(db).close()
+    Store(db).close()
+    with sqlite3.connect(db) as conn:
+        applied = [r[0] for r in conn.execute("select version from schema_migrations order by version")]
+        tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+        (mode,) = conn.execute("pragma journal_mode").fetchone()
+    assert applied == [v for v, _, _ in MIGRATIONS]
+    assert {"datasets", "dataset_rows", "rubrics", "runs", "outputs", "judgments", "calls"} <= tables
+    assert mode == "wal"
+
+
+def test_same_content_same_version(tmp_path) -> None:
+    store = Store(tmp_path / "db")
+    samples = [Sample(id=f"s{i}", context=(Message(role="user", content=str(i)),)) for i in range(3)]
+    a, created_a = store.save_dataset("d", "eval", "simple", samples)
+    b, created_b = store.save_dataset("d", "eval", "simple", list(samples))
+    assert created_a and not created_b and a.version == b.version and a.id == b.id
+    assert list(store.iter_samples(a.id, chunk=2)) == samples  # read back in chunks, in order
+    assert list(store.iter_samples(a.id, limit=2)) == samples[:2]
+
+
+def test_python_api_runs_a_spec_and_reads_results(project: Project) -> None:
+    spec = assay.load_spec(project.spec(candidates=["strong", "weak"]))
+    outcome = assay.run(spec, db=project.db)
+    assert outcome.status == "done" and outcome.progress.calls == 48
+    data = assay.results(outcome.run_id, db=project.db)
+    assert data["comparisons"][0]["mean_diff"] == 4.0
+    traced = data["run"]
+    assert traced["dataset"]["version"] and traced["judge_identity"] == spec.judge.identity
+    assert data["rubrics"][0]["versions"] == [spec.rubrics[0].version]
