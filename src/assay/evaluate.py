@@ -116,8 +116,10 @@ async def execute_run(store: Store, run_id: str, *, use_cache: bool = True,
     cached = store.cached_hashes(m.identity for m in models.values()) if use_cache else set()
     writer = StoreWriter(store)
     providers = {label: create_provider(m) for label, m in models.items()}
+    cap = spec.settings.max_concurrency
+    shared_limit = asyncio.Semaphore(cap) if cap else None
     callers = {label: ModelCaller(m, providers[label], store=store, writer=writer, run_id=info.id,
-                                  progress=progress, use_cache=use_cache, cached=cached)
+                                  progress=progress, use_cache=use_cache, cached=cached, shared_limit=shared_limit)
                for label, m in models.items()}
     engine = RunEngine(store=store, writer=writer, run_id=info.id, spec=spec, callers=callers, progress=progress,
                        done_outputs=done_outputs, done_judgments=done_judgments)

@@ -48,7 +48,8 @@ def test_degenerate_inputs():
     empty = paired_difference([], [])
     assert verdict_sentence("a", "b", empty, rubric="x") == "On x, there are no paired scores to compare a and b."
     one = paired_difference([3], [1])
-    assert verdict_sentence("a", "b", one, rubric="x") == "On x, the data can't tell a and b apart (only 1 paired sample)."
+    assert (verdict_sentence("a", "b", one, rubric="x")
+            == "On x, the data can't tell a and b apart (only 1 paired sample).")
     zero = dataclasses.replace(cmp(0.0, -0.2, 0.2, 1.0))
     assert "can't tell" in verdict_sentence("a", "b", zero, rubric="x")
 

@@ -6,7 +6,6 @@ import click
 from rich.table import Table
 
 from assay.cli.common import console, open_store, print_json
-from assay.report.results import run_results
 from assay.store import Store
 
 
@@ -21,6 +20,8 @@ def _histogram(h: dict[str, int]) -> str:
 
 
 def show_results(store: Store, run_id: str, *, as_json: bool = False) -> None:
+    from assay.report.results import run_results  # statistics (scipy) load only when results are shown
+
     data = run_results(store, run_id)
     if as_json:
         print_json(data)

@@ -25,6 +25,7 @@ class RunSettings(BaseModel):
 
     judge_retries: int = Field(2, ge=0, le=10, description="extra tries when a verdict can't be parsed")
     limit: int | None = Field(None, gt=0, description="use only the first N samples")
+    max_concurrency: int | None = Field(None, ge=1, description="cap on calls in flight across all models")
 
 
 class DatasetRef(BaseModel):

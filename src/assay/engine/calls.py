@@ -36,7 +36,8 @@ def backoff_delay(attempt: int, base: float, retry_after: float | None, rng: ran
 
 class ModelCaller:
     def __init__(self, spec: ModelSpec, provider: Provider, *, store: Store, writer: StoreWriter, run_id: str,
-                 progress: RunProgress, use_cache: bool, cached: set[str]) -> None:
+                 progress: RunProgress, use_cache: bool, cached: set[str],
+                 shared_limit: asyncio.Semaphore | None = None) -> None:
         self.spec = spec
         self.provider = provider
         self.store = store
@@ -46,6 +47,7 @@ class ModelCaller:
         self.use_cache = use_cache
         self.cached = cached  # request hashes known to have a successful response in the store
         self.semaphore = asyncio.Semaphore(spec.concurrency)
+        self.shared_limit = shared_limit  # the run's cap across all models, if set
         self.pacer = RatePacer(spec.rpm) if spec.rpm else None
         self.rng = random.Random()
 
@@ -65,7 +67,11 @@ class ModelCaller:
                 if self.pacer:
                     await self.pacer.wait()
                 try:
-                    completion = await self.provider.complete(request)
+                    if self.shared_limit is None:
+                        completion = await self.provider.complete(request)
+                    else:
+                        async with self.shared_limit:
+                            completion = await self.provider.complete(request)
                 except ProviderError as e:
                     self._record(key, purpose, None, e)
                     error = e

@@ -30,12 +30,12 @@ def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
     scores: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
     failed: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     versions: dict[str, set[str]] = defaultdict(set)
-    for j in store.judgments(run_id):
-        versions[j["rubric"]].add(j["rubric_version"])
-        if j["status"] == "done":
-            scores[j["rubric"]][j["candidate"]][j["sample_id"]].append(j["score"])
+    for rubric, candidate, sample_id, status, version, score in store.judgment_scores(run_id):
+        versions[rubric].add(version)
+        if status == "done":
+            scores[rubric][candidate][sample_id].append(score)
         else:
-            failed[j["rubric"]][j["candidate"]] += 1
+            failed[rubric][candidate] += 1
 
     per_rubric = []
     comparisons: list[dict[str, Any]] = []

@@ -77,10 +77,11 @@ def plain(x: Any) -> Any:
 
 def to_float_array(values: Iterable[Any], *, name: str = "values") -> np.ndarray:
     """A 1-D float array with None mapped to NaN. Raises ValueError on infinities or non-numbers."""
-    vals = list(values) if not isinstance(values, np.ndarray) else values
     try:
-        arr = np.array([np.nan if v is None else v for v in vals], dtype=float) if not isinstance(vals, np.ndarray) \
-            else np.asarray(vals, dtype=float)
+        if isinstance(values, np.ndarray) and values.dtype != object:
+            arr = np.asarray(values, dtype=float)
+        else:
+            arr = np.array([np.nan if v is None else v for v in values], dtype=float)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be numbers (or None for missing): {exc}") from None
     if arr.ndim != 1:

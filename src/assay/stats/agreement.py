@@ -101,8 +101,9 @@ def agreement(a: Sequence[Any], b: Sequence[Any], *, kind: Kind = "continuous",
 
     ``kind``: "continuous" (numbers), "ordinal" (ordered categories: numbers, or any labels when their order is
     given in ``labels``) or "nominal" (unordered categories). Pairs with a missing label (None/NaN) are dropped;
-    n counts the rest. For ordinal data the quadratic kappa weights use the numeric label values when labels
-    are numbers, otherwise their positions in the order.
+    n counts the rest. Ordinal labels are ordered numerically unless ``labels`` gives the order (required for
+    non-numeric ordinal labels). For ordinal data the quadratic kappa weights and the correlations use the
+    numeric label values when labels are numbers, otherwise their positions in the order.
     """
     if kind not in _METRIC:
         raise ValueError(f"kind must be 'continuous', 'ordinal' or 'nominal', got {kind!r}")
@@ -144,10 +145,9 @@ def agreement(a: Sequence[Any], b: Sequence[Any], *, kind: Kind = "continuous",
         if unknown:
             raise ValueError(f"labels not in the given label list: {unknown[:5]}")
     elif kind == "ordinal":
-        try:
-            order = sorted(observed)
-        except TypeError:
-            raise ValueError("ordinal labels must be sortable, or give their order in labels=") from None
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in observed):
+            raise ValueError("ordinal labels that aren't numbers need their order given in labels=")
+        order = sorted(observed)
     else:
         try:
             order = sorted(observed)

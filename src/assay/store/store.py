@@ -234,6 +234,14 @@ class Store:
             return [dict(r._mapping) for r in
                     conn.execute(select(t.judgments).where(t.judgments.c.run_id == run_id))]
 
+    def judgment_scores(self, run_id: str) -> list[tuple[str, str, str, str, str, float | None]]:
+        """(rubric, candidate, sample_id, status, rubric_version, score) per judgment: what statistics need."""
+        j = t.judgments
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+                select(j.c.rubric, j.c.candidate, j.c.sample_id, j.c.status, j.c.rubric_version, j.c.score)
+                .where(j.c.run_id == run_id))]
+
     def usage(self, run_id: str) -> dict[str, dict[str, float]]:
         """Per model label: calls, tokens and cost of the calls made for this run."""
         with self.engine.connect() as conn:
