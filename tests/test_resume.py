@@ -76,3 +76,24 @@ def test_resume_retries_items_that_failed(project: Project) -> None:
     assert first["counts"]["outputs"] == {"done": 2, "failed": 3}
     data = json.loads(project.cli("run", "--resume", first["run"]["id"], "--json").stdout)
     assert data["counts"] == {"outputs": {"done": 5}, "judgments": {"done": 5}}
+
+
+def test_ctrl_c_stops_cleanly_and_the_run_can_be_resumed(project: Project) -> None:
+    write_jsonl(project.root / "data.jsonl", chat_rows(N))
+    project.server.configure(latency_ms=60)
+    project.model("strong", "strong-q8", concurrency=2)
+    spec = project.spec(candidates=["strong"])
+    proc = subprocess.Popen([sys.executable, "-m", "assay", "--db", str(project.db), "run", str(spec), "--quiet"],
+                            cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while _count(project.db, "select count(*) from judgments") < 4:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert b"Traceback" not in err and b"assay run --resume" in err
+    (run_id, status) = sqlite3.connect(project.db).execute("select id, status from runs").fetchone()
+    assert status == "interrupted"
+    data = json.loads(project.cli("run", "--resume", run_id, "--json").stdout)
+    assert data["run"]["status"] == "done" and data["counts"]["judgments"] == {"done": N}

@@ -106,17 +106,18 @@ def test_speed_10000_resamples_of_2000():
 
 
 def test_small_n_coverage_on_discrete_scores():
-    """n = 10..30 scores on a 1-5 scale: the 95% CI of the mean covers the true mean 93-97% of the time."""
+    """n = 10..30 scores on a 1-5 scale: the 95% CI of the mean covers the true mean ~95% of the time
+    (slightly conservative at the smallest n; a plain bootstrap gives ~92% at n = 10)."""
     levels = np.arange(1, 6)
     p = np.array([0.1, 0.2, 0.3, 0.25, 0.15])
     true_mean = float(levels @ p)
     rng = np.random.default_rng(2024)
-    hits, runs = 0, 1000
+    hits, runs = 0, 2000
     for i in range(runs):
         x = rng.choice(levels, p=p, size=int(rng.integers(10, 31)))
         s = describe(x, seed=i, n_boot=2000)
         hits += s.ci_low <= true_mean <= s.ci_high
-    assert 0.93 <= hits / runs <= 0.97
+    assert 0.935 <= hits / runs <= 0.975
 
 
 def test_record_is_frozen():

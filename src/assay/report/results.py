@@ -12,10 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from assay.stats.describe import describe
-from assay.stats.multiple import holm
-from assay.stats.paired import paired_difference
-from assay.stats.sentence import verdict_sentence
+from assay.stats import describe, holm, paired_difference, verdict_sentence
 from assay.store.store import Store
 
 FAILED_SHARE_FLAG = 0.05

@@ -14,7 +14,7 @@ Two tricks keep these fast without changing the statistics:
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as _st
+from ._dist import norm_cdf, norm_ppf, t_ppf
 
 # Above this many distinct values, resample indices instead of multinomial counts.
 _MAX_DISTINCT_FOR_COUNTS = 64
@@ -61,21 +61,21 @@ def bca_mean_interval(x: np.ndarray, n_boot: int, rng: np.random.Generator,
     equal = np.count_nonzero(np.abs(boots - theta) <= tol)
     prop = (below + 0.5 * equal) / n_boot
     prop = min(max(prop, 0.5 / n_boot), 1.0 - 0.5 / n_boot)
-    z0 = float(_st.norm.ppf(prop))
+    z0 = float(norm_ppf(prop))
     dev = x - theta
     ss = float(np.sum(dev * dev))
     accel = float(np.sum(dev ** 3)) / (6.0 * ss ** 1.5) if ss > 0 else 0.0
     tail = (1.0 - level) / 2.0
     if expand:
-        z = float(np.sqrt(n / (n - 1.0)) * _st.t.ppf(1.0 - tail, n - 1))
+        z = float(np.sqrt(n / (n - 1.0)) * t_ppf(1.0 - tail, n - 1))
     else:
-        z = float(_st.norm.ppf(1.0 - tail))
+        z = float(norm_ppf(1.0 - tail))
     probs = []
     for zq in (-z, z):
         w = z0 + zq
         denom = 1.0 - accel * w
         adj = z0 + w / denom if denom > 0 else (np.inf if zq > 0 else -np.inf)
-        probs.append(float(_st.norm.cdf(adj)))
+        probs.append(float(norm_cdf(adj)))
     lo, hi = np.quantile(boots, probs)
     return float(lo), float(hi)
 

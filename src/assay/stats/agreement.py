@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 import numpy as np
-from scipy import stats as _st
 
 from ._records import Record, fnum, plain
 
@@ -50,6 +49,8 @@ def _correlations(x: np.ndarray, y: np.ndarray) -> tuple[float | None, float | N
         return None, None, None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        from scipy import stats as _st  # slow to import: only when correlations are asked for
+
         r = _st.pearsonr(x, y)[0]
         rho = _st.spearmanr(x, y)[0]
         tau = _st.kendalltau(x, y, variant="b")[0]

@@ -97,7 +97,7 @@ def paired_difference(a: Sequence[float | None], b: Sequence[float | None], *, s
     if n == 0:
         return PairedComparison(
             n=0, mean_a=None, mean_b=None, mean_diff=None, sd_diff=None, ci_low=None, ci_high=None,
-            ci_method=ci_method, p_value=None, test="none (no paired samples)", effect_size=None,
+            ci_method="none (no paired samples)", p_value=None, test="none (no paired samples)", effect_size=None,
             effect_size_name=EFFECT_SIZE_NAME, wins=0, ties=0, losses=0, mde=None, n_needed=None,
         )
     d = xa - xb

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy import stats as _st
+from ._dist import norm_ppf
 
 from ._records import Record, fnum, to_float_array
 
-_Z95 = float(_st.norm.ppf(0.975))
+_Z95 = float(norm_ppf(0.975))
 
 
 def _outcomes(outcomes: Sequence[float | None], *, name: str = "outcomes") -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats as _st
+from ._dist import norm_ppf, t_ppf
 
 
 def _check(alpha: float, power: float) -> None:
@@ -25,7 +25,7 @@ def _check(alpha: float, power: float) -> None:
 
 def _multiplier(n: int, alpha: float, power: float) -> float:
     df = n - 1
-    return float(_st.t.ppf(1 - alpha / 2, df) + _st.t.ppf(power, df))
+    return float(t_ppf(1 - alpha / 2, df) + t_ppf(power, df))
 
 
 def min_detectable_difference(sd_diff: float | None, n: int, *, alpha: float = 0.05,
@@ -57,7 +57,7 @@ def samples_needed(diff: float | None, sd_diff: float | None, *, alpha: float = 
     d, sd = abs(float(diff)), float(sd_diff)
     if not (math.isfinite(d) and math.isfinite(sd)) or d == 0 or sd <= 0:
         return None
-    z = float(_st.norm.ppf(1 - alpha / 2) + _st.norm.ppf(power))
+    z = float(norm_ppf(1 - alpha / 2) + norm_ppf(power))
     ratio = (z * sd / d) ** 2
     if ratio > 1e15:  # far beyond any feasible study; avoid float-to-int blowups
         return None

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
-from scipy import stats as _st
+from ._dist import t_ppf, t_sf
 
 from ._records import Record, fnum, to_float_array
 from .multiple import holm
@@ -87,8 +87,8 @@ def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float | None, float | None, fl
         p = 1.0 if diff == 0 else 0.0
         return diff, diff, diff, p, name
     df = se2 ** 2 / ((va ** 2 / (a.size - 1)) + (vb ** 2 / (b.size - 1)))
-    half = float(_st.t.ppf(0.975, df) * np.sqrt(se2))
-    p = float(2 * _st.t.sf(abs(diff) / np.sqrt(se2), df))
+    half = float(t_ppf(0.975, df) * np.sqrt(se2))
+    p = float(2 * t_sf(abs(diff) / np.sqrt(se2), df))
     return diff, diff - half, diff + half, p, name
 
 
