@@ -179,4 +179,5 @@ def test_results_and_runs_commands(project: Project) -> None:
     runs = json.loads(project.cli("runs", "--json").stdout)
     assert runs[0]["id"] == run_id and runs[0]["status"] == "done"
     assert runs[0]["candidates"] == ["strong", "weak"] and runs[0]["judgments"] == {"done": 24}
-    assert project.cli("results", run_id[:10], "--json").stdout  # a unique prefix is enough
+    by_prefix = json.loads(project.cli("results", run_id[:10], "--json").stdout)  # a unique prefix is enough
+    assert by_prefix["run"]["id"] == run_id and by_prefix["counts"]["judgments"] == {"done": 24}

@@ -14,9 +14,14 @@ def _num(x: float | None, digits: int = 2) -> str:
 
 
 def _histogram(h: dict[str, int]) -> str:
-    total = sum(h.values()) or 1
-    bars = " ▁▂▃▄▅▆▇█"
-    return "".join(bars[min(8, round(8 * v / total * 2))] if v else "·" for v in h.values())
+    """One character per score level, its height the level's count relative to the most common level."""
+    top = max(h.values(), default=0) or 1
+    bars = "▁▂▃▄▅▆▇█"
+    return "".join(bars[max(0, round(7 * v / top))] if v else "·" for v in h.values())
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
 
 
 def show_results(store: Store, run_id: str, *, as_json: bool = False) -> None:
@@ -33,8 +38,9 @@ def show_results(store: Store, run_id: str, *, as_json: bool = False) -> None:
               f"judge {run['judge']} ({run['judge_model']})")
     for r in data["rubrics"]:
         table = Table(title=f"{r['rubric']} ({r['kind']}, scale {r['scale'][0]}–{r['scale'][1]})", title_justify="left")
-        for col in ("model", "scored", "failed", "mean", "95% CI", "median", "sd", "distribution"):
-            table.add_column(col, justify="right" if col not in ("model", "distribution") else "left")
+        lo, hi = r["scale"]
+        for col in ("model", "scored", "failed", "mean", "95% CI", "median", "sd", f"scores {lo}…{hi}"):
+            table.add_column(col, justify="left" if col == "model" or col.startswith("scores") else "right")
         for m in r["models"]:
             failed = str(m["n_failed"]) + (" ⚠" if m["flagged"] else "")
             table.add_row(m["model"], str(m["n_scored"]), failed, _num(m["mean"]),
@@ -55,7 +61,7 @@ def show_results(store: Store, run_id: str, *, as_json: bool = False) -> None:
             adj = next((c["adjustment"] for c in data["comparisons"] if c.get("adjustment")), "")
             out.print(f"[dim]paired over shared samples; p-values: {', '.join(sorted(tests))}; {adj}[/]")
     counts = data["counts"]
-    out.print(f"[dim]outputs {counts['outputs']}, judgments {counts['judgments']}[/]")
+    out.print(f"[dim]outputs: {_counts(counts['outputs'])}; judgments: {_counts(counts['judgments'])}[/]")
 
 
 @click.command()

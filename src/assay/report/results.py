@@ -20,6 +20,7 @@ FAILED_SHARE_FLAG = 0.05
 
 def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
     info = store.get_run(run_id)
+    run_id = info.id  # the caller may have given a unique prefix
     spec = info.spec
     candidates = [c["label"] for c in spec["candidates"]]
     rubrics = {r["name"]: r for r in spec["rubrics"]}
