@@ -79,11 +79,16 @@ class Project:
         path.write_text(yaml.safe_dump(data), encoding="utf-8")
         return path
 
-    def spec(self, *, candidates: list[Any], judge: Any = "judge", rubrics: list[Any] | None = None,
+    def spec(self, *, candidates: list[Any], judge: Any = "judge", judges: list[Any] | None = None,
+             rubrics: list[Any] | None = None,
              dataset: Any = "data.jsonl", settings: dict[str, Any] | None = None, name: str = "spec") -> Path:
         self.write_config()
-        data: dict[str, Any] = {"name": name, "dataset": dataset, "candidates": candidates, "judge": judge,
+        data: dict[str, Any] = {"name": name, "dataset": dataset, "candidates": candidates,
                                 "rubrics": rubrics or ["quality.yaml"]}
+        if judges is not None:
+            data["judges"] = judges
+        elif judge is not None:
+            data["judge"] = judge
         if settings:
             data["settings"] = settings
         path = self.root / f"{name}.yaml"

@@ -433,7 +433,7 @@ def test_invalid_rules_and_settings_are_rejected(server):
 
 def test_latency_and_jitter(server):
     cfg = server.configure(latency_ms=150, jitter_ms=50)
-    assert cfg == {"latency_ms": 150, "jitter_ms": 50, "judge_noise": 1}
+    assert cfg == {"latency_ms": 150, "jitter_ms": 50, "judge_noise": 1, "pairwise_bias": "none"}
     t0 = time.monotonic()
     assert chat(server).status == 200
     assert 0.09 <= time.monotonic() - t0 < 1.5
@@ -517,7 +517,7 @@ def test_reset(server):
     assert server.stats()["duplicates"] == 1
     server.reset()
     assert server.faults() == []
-    assert server.config() == {"latency_ms": 0, "jitter_ms": 0, "judge_noise": 1}
+    assert server.config() == {"latency_ms": 0, "jitter_ms": 0, "judge_noise": 1, "pairwise_bias": "none"}
     s = server.stats()
     assert (s["calls"], s["ok"], s["faults"], s["duplicates"], s["max_in_flight"]) == (0, 0, 0, 0, 0)
     assert s["by_model"] == {} and s["by_call"] == {"generate": 0, "judge": 0}
@@ -548,7 +548,7 @@ def test_require_key():
         assert r.status == 200 and json.loads(r.content)["score"] == 6  # --judge-noise 0 applied
         assert http(s.url + "/models", headers=ok).status == 200
         # Control endpoints need no key; start-up settings are what reset restores.
-        assert s.config() == {"latency_ms": 20, "jitter_ms": 0, "judge_noise": 0}
+        assert s.config() == {"latency_ms": 20, "jitter_ms": 0, "judge_noise": 0, "pairwise_bias": "none"}
         s.configure(latency_ms=0)
         s.reset()
         assert s.config()["latency_ms"] == 20
@@ -595,3 +595,15 @@ def test_cli_prints_listening_line():
         assert proc.wait(timeout=5) == 0
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_pairwise_verdicts_follow_quality_or_the_position_bias(server):
+    schema = {"type": "object", "properties": {"reasoning": {"type": "string"},
+                                               "winner": {"type": "string", "enum": ["A", "B", "tie"]}}}
+    body = {"model": "judge", "messages": [{"role": "user", "content": "A: x quality=3\nB: y quality=7"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "v", "schema": schema}}}
+    req = lambda: urllib.request.Request(server.url + "/chat/completions", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+    assert json.loads(json.loads(urllib.request.urlopen(req()).read())["choices"][0]["message"]["content"])["winner"] == "B"
+    server.configure(pairwise_bias="first")
+    assert json.loads(json.loads(urllib.request.urlopen(req()).read())["choices"][0]["message"]["content"])["winner"] == "A"

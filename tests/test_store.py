@@ -41,5 +41,5 @@ def test_python_api_runs_a_spec_and_reads_results(project: Project) -> None:
     data = assay.results(outcome.run_id, db=project.db)
     assert data["comparisons"][0]["mean_diff"] == 4.0
     traced = data["run"]
-    assert traced["dataset"]["version"] and traced["judge_identity"] == spec.judge.identity
+    assert traced["dataset"]["version"] and traced["judge_identities"] == {"judge": spec.judge.identity}
     assert data["rubrics"][0]["versions"] == [spec.rubrics[0].version]

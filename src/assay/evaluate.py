@@ -48,8 +48,9 @@ def _check_dataset(store: Store, spec: EvalSpec, info: DatasetInfo) -> None:
     """Problems that would fail every item of a kind are reported before the run starts."""
     adherence = [r.name for r in spec.rubrics if r.needs_reference]
     from_rows = [c for c in spec.candidates if c.provider == "dataset"]
-    if spec.judge.provider == "dataset":
-        raise SpecError(f"judge {spec.judge.label!r}: the dataset provider can't judge; use a model")
+    for judge in spec.judges:
+        if judge.provider == "dataset":
+            raise SpecError(f"judge {judge.label!r}: the dataset provider can't judge; use a model")
     if not adherence and not from_rows:
         return
     missing_ref: list[str] = []
@@ -75,7 +76,7 @@ def _check_dataset(store: Store, spec: EvalSpec, info: DatasetInfo) -> None:
 
 def _models(spec: EvalSpec) -> dict[str, ModelSpec]:
     models: dict[str, ModelSpec] = {}
-    for m in (*spec.candidates, spec.judge):
+    for m in (*spec.candidates, *spec.judges):
         if m.label in models and models[m.label] != m:
             raise SpecError(f"model label {m.label!r} is used for two different model entries")
         models[m.label] = m
@@ -101,13 +102,18 @@ async def execute_run(store: Store, run_id: str, *, use_cache: bool = True,
     spec = EvalSpec.model_validate(info.spec)
     dataset = store.dataset_by_id(info.dataset_id)
     n = min(dataset.n_rows, spec.settings.limit or dataset.n_rows)
-    progress = RunProgress(run_id=info.id, outputs_total=n * len(spec.candidates),
-                           judgments_total=n * len(spec.candidates) * len(spec.rubrics))
+    n_cand, verdicts = len(spec.candidates), len(spec.judges) * spec.settings.judge_samples
+    n_pairwise = sum(r.pairwise for r in spec.rubrics)
+    progress = RunProgress(run_id=info.id, outputs_total=n * n_cand,
+                           judgments_total=n * n_cand * (len(spec.rubrics) - n_pairwise) * verdicts,
+                           pairs_total=n * n_cand * (n_cand - 1) * n_pairwise * verdicts)
     for c in spec.candidates:
         progress.for_candidate(c.label)
     models = _models(spec)
     done_outputs = store.done_outputs(info.id)
     done_judgments = store.done_judgments(info.id)
+    done_pairwise = store.done_pairwise(info.id)
+    progress.pairs_done = len(done_pairwise)
     # Items finished before a resume count as progress already made.
     for (_, cand) in done_outputs:
         progress.for_candidate(cand).outputs_done += 1
@@ -122,7 +128,7 @@ async def execute_run(store: Store, run_id: str, *, use_cache: bool = True,
                                   progress=progress, use_cache=use_cache, cached=cached, shared_limit=shared_limit)
                for label, m in models.items()}
     engine = RunEngine(store=store, writer=writer, run_id=info.id, spec=spec, callers=callers, progress=progress,
-                       done_outputs=done_outputs, done_judgments=done_judgments)
+                       done_outputs=done_outputs, done_judgments=done_judgments, done_pairwise=done_pairwise)
     if on_start:
         on_start(progress)
     store.set_run_status(info.id, "running")

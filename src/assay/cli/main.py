@@ -29,8 +29,13 @@ def cli(ctx: click.Context, db: str | None) -> None:
 
 
 def _register() -> None:
-    from assay.cli import dataset, init, results, run
+    from assay.cli import agree, dataset, init, models, results, rubric, run
     cli.add_command(dataset.dataset)
+    cli.add_command(rubric.rubric)
+    cli.add_command(models.models)
+    for name in ("agree", "calibrate"):
+        if hasattr(agree, name):
+            cli.add_command(getattr(agree, name))
     cli.add_command(run.run)
     cli.add_command(run.runs)
     cli.add_command(results.results)

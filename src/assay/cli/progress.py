@@ -36,6 +36,12 @@ class ProgressView:
                      + (f" ({c.judgments_failed} failed)" if c.judgments_failed else ""),
                      style="red" if c.judgments_failed else ""),
             )
+        if p.pairs_total:
+            table.add_row(Text("pairwise", style="bold"),
+                          ProgressBar(total=p.pairs_total, completed=p.pairs_done + p.pairs_failed, width=30),
+                          Text(f"verdicts {p.pairs_done}/{p.pairs_total}"),
+                          Text(f"({p.pairs_failed} failed)" if p.pairs_failed else "",
+                               style="red" if p.pairs_failed else ""))
         cost = f", cost {p.cost:.4f}" if p.has_cost else ""
         footer = Text(f"calls {p.calls} (cached {p.cached}, retries {p.retries}), tokens "
                       f"{p.input_tokens:,} in / {p.output_tokens:,} out{cost}", style="dim")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from rich.table import Table
 
@@ -30,38 +32,116 @@ def show_results(store: Store, run_id: str, *, as_json: bool = False) -> None:
     data = run_results(store, run_id)
     if as_json:
         print_json(data)
-        return
+    else:
+        print_results(data)
+
+
+def print_results(data: dict[str, Any]) -> None:
     out = console()
     run = data["run"]
     ds = run["dataset"]
+    judges = ", ".join(run["judges"])
+    repeats = f", each output judged {run['judge_samples']}×" if run["judge_samples"] > 1 else ""
     out.print(f"\n[bold]run {run['id']}[/] ({run['status']}): {run['name']}, dataset {ds['name']}@{ds['version']}, "
-              f"judge {run['judge']} ({run['judge_model']})")
+              f"judge{'s' if len(run['judges']) > 1 else ''} {judges}{repeats}")
     for r in data["rubrics"]:
-        table = Table(title=f"{r['rubric']} ({r['kind']}, scale {r['scale'][0]}–{r['scale'][1]})", title_justify="left")
-        lo, hi = r["scale"]
-        for col in ("model", "scored", "failed", "mean", "95% CI", "median", "sd", f"scores {lo}…{hi}"):
-            table.add_column(col, justify="left" if col == "model" or col.startswith("scores") else "right")
-        for m in r["models"]:
-            failed = str(m["n_failed"]) + (" ⚠" if m["flagged"] else "")
-            table.add_row(m["model"], str(m["n_scored"]), failed, _num(m["mean"]),
-                          f"{_num(m['ci_low'])} – {_num(m['ci_high'])}", _num(m["median"], 1), _num(m["sd"]),
-                          _histogram(m["histogram"]))
-        out.print(table)
-        method = next((m["ci_method"] for m in r["models"] if m["n_scored"] > 1), None)
-        if method:
-            out.print(f"[dim]CI: {method}[/]")
-        if any(m["flagged"] for m in r["models"]):
-            out.print("[yellow]⚠ more than 5% of this model's judgments failed: its mean may be biased[/]")
+        _rubric_table(out, r)
     if data["comparisons"]:
         out.print("\n[bold]Which model is better[/]")
         for c in data["comparisons"]:
-            out.print(f"• {c['sentence']}")
+            out.print(f"• {c['sentence']}" + _power_note(c))
         tests = {c.get("test") for c in data["comparisons"] if c.get("test")}
         if tests:
             adj = next((c["adjustment"] for c in data["comparisons"] if c.get("adjustment")), "")
-            out.print(f"[dim]paired over shared samples; p-values: {', '.join(sorted(tests))}; {adj}[/]")
+            out.print(f"[dim]paired over shared samples; p-values: {', '.join(sorted(tests))}; adjustment: {adj}[/]")
+    if len(data["rubrics"]) > 1:
+        _tradeoff_table(out, data["tradeoffs"])
+    for p in data["pairwise"]:
+        _pairwise_section(out, p)
+    if len(run["judges"]) > 1 or run["judge_samples"] > 1:
+        out.print(f"[dim]{data['methods']['aggregate']}[/]")
     counts = data["counts"]
-    out.print(f"[dim]outputs: {_counts(counts['outputs'])}; judgments: {_counts(counts['judgments'])}[/]")
+    line = f"outputs: {_counts(counts['outputs'])}; judgments: {_counts(counts['judgments'])}"
+    if "pairwise" in counts:
+        line += f"; pairwise verdicts: {_counts(counts['pairwise'])}"
+    out.print(f"[dim]{line}[/]")
+
+
+def _rubric_table(out: Any, r: dict[str, Any]) -> None:
+    lo, hi = r["scale"]
+    table = Table(title=f"{r['rubric']} ({r['kind']}, scale {lo}–{hi})", title_justify="left")
+    for col in ("rank", "model", "scored", "failed", "mean", "95% CI", "median", "sd", f"scores {lo}…{hi}"):
+        table.add_column(col, justify="left" if col == "model" or col.startswith("scores") else "right")
+    rank = {x["model"]: x for x in r["ranking"]}
+    for m in sorted(r["models"], key=lambda m: rank[m["model"]]["rank"] if m["model"] in rank else 1e9):
+        place = rank.get(m["model"])
+        shown = "—" if place is None else f"{place['rank']}" + ("=" if place["tied_with"] else "")
+        failed = str(m["n_failed"]) + (" ⚠" if m["flagged"] else "")
+        table.add_row(shown, m["model"], str(m["n_scored"]), failed, _num(m["mean"]),
+                      f"{_num(m['ci_low'])} – {_num(m['ci_high'])}", _num(m["median"], 1), _num(m["sd"]),
+                      _histogram(m["histogram"]))
+    out.print(table)
+    method = next((m["ci_method"] for m in r["models"] if m["n_scored"] > 1), None)
+    notes = [f"CI: {method}"] if method else []
+    if any(x["tied_with"] for x in r["ranking"]):
+        notes.append("'=': tied, the data can't tell these models apart")
+    if notes:
+        out.print(f"[dim]{'; '.join(notes)}[/]")
+    if any(m["flagged"] for m in r["models"]):
+        out.print("[yellow]⚠ more than 5% of this model's judgments failed: its mean may be biased[/]")
+    for judge, rep in r["reliability"]["repeats"].items():
+        out.print(f"[dim]judge {judge}: repeated verdicts disagree on {rep['share_disagreeing']:.0%} of "
+                  f"{rep['n_outputs']} outputs (mean spread sd {rep['mean_sd']:.2f})[/]")
+    for j in r["reliability"]["jury"]:
+        alpha = "—" if j["krippendorff_alpha"] is None else f"{j['krippendorff_alpha']:.2f}"
+        out.print(f"[dim]judges {j['judge_a']} and {j['judge_b']}: Krippendorff's alpha {alpha}, exact agreement "
+                  f"{j['exact_agreement']:.0%} (n = {j['n']})[/]")
+
+
+def _power_note(c: dict[str, Any]) -> str:
+    if c.get("significant") or c.get("mde") is None:
+        return ""
+    note = f" [dim]This sample can detect differences of about {c['mde']:.2f} or more"
+    if c.get("n_needed"):
+        note += f"; detecting the observed one would take about {c['n_needed']} samples"
+    return note + ".[/]"
+
+
+def _tradeoff_table(out: Any, tradeoffs: dict[str, Any]) -> None:
+    table = Table(title="Trade-offs (mean, 95% CI; ★ best or tied for best)", title_justify="left")
+    table.add_column("model")
+    for rubric in tradeoffs["rubrics"]:
+        table.add_column(rubric, justify="right")
+    for model, cells in tradeoffs["models"].items():
+        row = [model]
+        for rubric in tradeoffs["rubrics"]:
+            c = cells.get(rubric)
+            row.append("—" if c is None or c["mean"] is None else
+                       f"{'★ ' if c['best'] else ''}{c['mean']:.2f} ({_num(c['ci_low'])}–{_num(c['ci_high'])})")
+        table.add_row(*row)
+    out.print(table)
+
+
+def _pairwise_section(out: Any, p: dict[str, Any]) -> None:
+    out.print(f"\n[bold]{p['rubric']} (pairwise, each pair judged in both orders)[/]")
+    for pair in p["pairs"]:
+        out.print(f"• {pair['sentence']}")
+        length = pair.get("length")
+        if length and length.get("length_controlled_win_rate") is not None:
+            longer = length.get("longer_preferred_rate")
+            out.print(f"  [dim]length-controlled win rate {length['length_controlled_win_rate']:.0%}"
+                      + (f"; the judge preferred the longer output {longer:.0%} of the time" if longer is not None
+                         else "") + "[/]")
+    for judge, c in p["position_consistency"].items():
+        style = "yellow" if c["inconsistent_share"] > 0.2 else "dim"
+        out.print(f"[{style}]judge {judge}: verdict changed with the order of the outputs in "
+                  f"{c['inconsistent_share']:.0%} of {c['n_pairs']} pairs (such verdicts count as ties)[/]")
+    if p["bradley_terry"]:
+        ranking = ", ".join(f"{s['model']} {s['score']:+.2f} [{_num(s['ci_low'])}, {_num(s['ci_high'])}]"
+                            for s in p["bradley_terry"])
+        out.print(f"  Bradley–Terry strengths (log scale, 95% CI): {ranking}")
+    if p["n_failed"]:
+        out.print(f"[yellow]{p['n_failed']} pairwise verdict(s) failed[/]")
 
 
 @click.command()

@@ -65,7 +65,7 @@ def runs(ctx: click.Context, as_json: bool) -> None:
         counts = store.run_counts(r.id)
         rows.append({"id": r.id, "name": r.name, "created_at": r.created_at, "status": r.status,
                      "dataset": f"{r.spec['dataset']['name']}@{r.spec['dataset']['version']}",
-                     "candidates": [c["label"] for c in r.spec["candidates"]], "judge": r.spec["judge"]["label"],
+                     "candidates": [c["label"] for c in r.spec["candidates"]], "judges": [j["label"] for j in r.spec["judges"]],
                      "rubrics": [x["name"] for x in r.spec["rubrics"]],
                      "outputs": counts["outputs"], "judgments": counts["judgments"]})
     if as_json:
@@ -74,9 +74,9 @@ def runs(ctx: click.Context, as_json: bool) -> None:
     if not rows:
         console().print("no runs yet: assay run SPEC")
         return
-    table = Table("run", "name", "status", "dataset", "candidates", "judge", "judged", "failed")
+    table = Table("run", "name", "status", "dataset", "candidates", "judges", "judged", "failed")
     for r in rows:
         j = r["judgments"]
-        table.add_row(r["id"], r["name"], r["status"], r["dataset"], ", ".join(r["candidates"]), r["judge"],
+        table.add_row(r["id"], r["name"], r["status"], r["dataset"], ", ".join(r["candidates"]), ", ".join(r["judges"]),
                       str(j.get("done", 0)), str(j.get("failed", 0) + r["outputs"].get("failed", 0)))
     console().print(table)

@@ -7,7 +7,7 @@ immutable, fully resolved `EvalSpec`. Nothing downstream reads YAML.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -24,6 +24,9 @@ class RunSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     judge_retries: int = Field(2, ge=0, le=10, description="extra tries when a verdict can't be parsed")
+    judge_samples: int = Field(1, ge=1, le=20, description="judge each output this many times")
+    aggregate: Literal["mean", "median", "majority"] = Field(
+        "mean", description="how the verdicts of several samples or judges become one per output")
     limit: int | None = Field(None, gt=0, description="use only the first N samples")
     max_concurrency: int | None = Field(None, ge=1, description="cap on calls in flight across all models")
 
@@ -45,9 +48,14 @@ class EvalSpec(BaseModel):
     name: str = "eval"
     dataset: DatasetRef
     candidates: tuple[ModelSpec, ...] = Field(min_length=1)
-    judge: ModelSpec
+    judges: tuple[ModelSpec, ...] = Field(min_length=1)
     rubrics: tuple[Rubric, ...] = Field(min_length=1)
     settings: RunSettings = Field(default_factory=RunSettings)
+
+    @property
+    def judge(self) -> ModelSpec:
+        """The first (often the only) judge."""
+        return self.judges[0]
 
     @model_validator(mode="after")
     def _unique(self) -> "EvalSpec":
@@ -55,6 +63,12 @@ class EvalSpec(BaseModel):
         dup = sorted({x for x in labels if labels.count(x) > 1})
         if dup:
             raise ValueError(f"candidate labels must be unique; repeated: {', '.join(dup)}")
+        judges = [j.label for j in self.judges]
+        dup = sorted({x for x in judges if judges.count(x) > 1})
+        if dup:
+            raise ValueError(f"judge labels must be unique; repeated: {', '.join(dup)}")
+        if any(r.pairwise for r in self.rubrics) and len(self.candidates) < 2:
+            raise ValueError("a pairwise rubric needs at least two candidates to compare")
         names = [r.name for r in self.rubrics]
         dup = sorted({x for x in names if names.count(x) > 1})
         if dup:
@@ -159,7 +173,7 @@ def _resolve_dataset(ref: Any, base: Path, where: str) -> DatasetRef:
     return DatasetRef(name=name, version=version or None)
 
 
-SPEC_KEYS = {"name", "dataset", "candidates", "judge", "rubrics", "settings"}
+SPEC_KEYS = {"name", "dataset", "candidates", "judge", "judges", "rubrics", "settings"}
 
 
 def load_spec(path: str | Path, *, config: str | Path | None = None) -> EvalSpec:
@@ -176,9 +190,13 @@ def spec_from_mapping(data: dict[str, Any], *, base: Path, where: str, config: P
     unknown = sorted(set(data) - SPEC_KEYS)
     if unknown:
         raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)}; a spec has {', '.join(sorted(SPEC_KEYS))}")
-    missing = [k for k in ("dataset", "candidates", "judge", "rubrics") if k not in data]
+    missing = [k for k in ("dataset", "candidates", "rubrics") if k not in data]
+    if "judge" not in data and "judges" not in data:
+        missing.append("judge")
     if missing:
         raise SpecError(f"{where}: missing required key(s) {', '.join(missing)}")
+    if "judge" in data and "judges" in data:
+        raise SpecError(f"{where}: give either 'judge' (one judge) or 'judges' (a jury), not both")
     known = load_project_models(config)
     candidates = data["candidates"]
     if not isinstance(candidates, list) or not candidates:
@@ -188,14 +206,27 @@ def spec_from_mapping(data: dict[str, Any], *, base: Path, where: str, config: P
         raise SpecError(f"{where}: 'rubrics' must be a non-empty list of rubric files or inline rubrics")
     resolved = tuple(_resolve_model(c, known, f"{where}: candidates[{i}]", config) for i, c in enumerate(candidates))
     known = {**known, **{m.label: m for m in resolved}}  # the judge may name a model defined inline above
+    settings = dict(data.get("settings") or {})
+    if "judge" in data:
+        judge = data["judge"]
+        if isinstance(judge, dict) and "samples" in judge:  # `judge: {use: label, samples: k}`
+            judge = {k: v for k, v in judge.items() if k != "samples"}
+            settings["judge_samples"] = data["judge"]["samples"]
+            if set(judge) == {"use"}:
+                judge = judge["use"]
+        judges = (_resolve_model(judge, known, f"{where}: judge", config),)
+    else:
+        if not isinstance(data["judges"], list) or not data["judges"]:
+            raise SpecError(f"{where}: 'judges' must be a non-empty list of model labels or entries")
+        judges = tuple(_resolve_model(j, known, f"{where}: judges[{i}]", config) for i, j in enumerate(data["judges"]))
     try:
         return EvalSpec(
             name=str(data.get("name") or Path(where).stem),
             dataset=_resolve_dataset(data["dataset"], base, f"{where}: dataset"),
             candidates=resolved,
-            judge=_resolve_model(data["judge"], known, f"{where}: judge", config),
+            judges=judges,
             rubrics=tuple(_resolve_rubric(r, base, f"{where}: rubrics[{i}]") for i, r in enumerate(rubrics)),
-            settings=RunSettings.model_validate(data.get("settings") or {}),
+            settings=RunSettings.model_validate(settings),
         )
     except ValidationError as e:
         raise SpecError(describe_validation_error(e, f"invalid spec {where}")) from None

@@ -21,7 +21,7 @@ MAX_BACKOFF_S = 60.0
 
 def request_hash(identity: str, request: CompletionRequest, extra: Any = None) -> str:
     """Key of a call in the cache: the model's identity and everything sent (plus e.g. a retry number)."""
-    blob = json.dumps([identity, request.messages, request.json_schema, request.tools, extra],
+    blob = json.dumps([identity, request.messages, request.json_schema, request.tools, request.seed, extra],
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 

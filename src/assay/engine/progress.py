@@ -18,7 +18,10 @@ class RunProgress:
     run_id: str
     outputs_total: int
     judgments_total: int
+    pairs_total: int = 0
     candidates: dict[str, CandidateProgress] = field(default_factory=dict)
+    pairs_done: int = 0
+    pairs_failed: int = 0
     calls: int = 0
     cached: int = 0
     retries: int = 0

@@ -1,14 +1,16 @@
-"""The pipeline of one run: every sample through every candidate, every output to the judge per rubric.
+"""The pipeline of one run: every sample through every candidate, every output to every judge per rubric.
 
-Candidates and the judge each have a pool of workers as large as their concurrency limit. An output is handed
-to the judge as soon as it exists (generation and judging overlap), through a bounded queue, so memory stays
-flat however large the dataset. Items already done in this run (a resume) are skipped.
+Candidates and judges each have a pool of workers as large as their concurrency limit. An output is handed
+to the judges as soon as it exists (generation and judging overlap), through bounded queues, so memory stays
+flat however large the dataset. Pairwise rubrics wait for every candidate's output of a sample, then judge
+each pair in both orders. Items already done in this run (a resume) are skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any, Iterator
 
 from assay.config.models import ModelSpec
@@ -17,8 +19,9 @@ from assay.dataset.records import Sample
 from assay.engine.calls import ModelCaller
 from assay.engine.progress import RunProgress
 from assay.errors import ProviderError, RubricError
-from assay.judge import VerdictError, judge_messages, parse_verdict, verdict_schema
-from assay.providers.base import CompletionRequest
+from assay.judge import (VerdictError, judge_messages, pairwise_messages, pairwise_schema, parse_pair_verdict,
+                         parse_verdict, verdict_schema)
+from assay.providers.base import Completion, CompletionRequest
 from assay.rubric import Rubric
 from assay.store.store import Store, StoreWriter, now
 
@@ -31,19 +34,57 @@ def generation_messages(spec: ModelSpec, sample: Sample) -> list[dict[str, Any]]
     return messages
 
 
+def repeat_seed(judge: ModelSpec, repeat: int) -> int | None:
+    """Repeat 0 is the judge's ordinary request; later repeats ask with distinct seeds, for independent draws."""
+    return None if repeat == 0 else (judge.seed or 0) + repeat
+
+
 @dataclass(frozen=True, slots=True)
 class _JudgeJob:
     sample: Sample
     candidate: str
     output: str
     rubric: Rubric
+    judge: ModelSpec
     repeat: int
+
+
+@dataclass(frozen=True, slots=True)
+class _PairJob:
+    sample: Sample
+    rubric: Rubric
+    judge: ModelSpec
+    repeat: int
+    model_a: str      # the pair in spec order; `order` says which is shown first
+    model_b: str
+    order: str        # "ab": model_a shown as response A; "ba": model_b shown as response A
+    first: str        # the output shown as response A
+    second: str
+
+
+@dataclass
+class _Attempts:
+    """What the tries at one verdict cost, whatever the outcome."""
+    raw: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency: float = 0.0
+
+    def add(self, completion: Completion) -> bool:
+        """Account for one answer; True when it repeats the previous one word for word."""
+        self.tokens_in += completion.input_tokens or 0
+        self.tokens_out += completion.output_tokens or 0
+        self.latency += completion.latency_ms
+        repeated = completion.text == self.raw
+        self.raw = completion.text
+        return repeated
 
 
 class RunEngine:
     def __init__(self, *, store: Store, writer: StoreWriter, run_id: str, spec: EvalSpec,
                  callers: dict[str, ModelCaller], progress: RunProgress,
-                 done_outputs: dict[tuple[str, str], str], done_judgments: set[tuple[str, str, str, str, int]]):
+                 done_outputs: dict[tuple[str, str], str], done_judgments: set[tuple[str, str, str, str, int]],
+                 done_pairwise: set[tuple[str, str, str, str, str, str, int]] | None = None):
         self.store = store
         self.writer = writer
         self.run_id = run_id
@@ -52,17 +93,23 @@ class RunEngine:
         self.progress = progress
         self.done_outputs = done_outputs
         self.done_judgments = done_judgments
-        self.judge = spec.judge
-        self.schemas = {r.name: verdict_schema(r) for r in spec.rubrics}
+        self.done_pairwise = done_pairwise or set()
+        self.samples_per_output = spec.settings.judge_samples
+        self.pointwise = [r for r in spec.rubrics if not r.pairwise]
+        self.pairwise = [r for r in spec.rubrics if r.pairwise]
+        self.schemas = {r.name: verdict_schema(r) for r in self.pointwise}
+        self.pair_schema = pairwise_schema()
+        # Outputs of a sample gathered until every candidate has answered (pairwise rubrics only).
+        self._gathered: dict[str, dict[str, str | None]] = {}
 
     async def execute(self, samples: Iterator[Sample]) -> None:
-        judge_workers = self.judge.concurrency
-        queue: asyncio.Queue[_JudgeJob | None] = asyncio.Queue(maxsize=judge_workers * 2)
-        # One shared iterator per candidate would re-read the dataset per candidate; instead each sample is
-        # fanned out to a per-candidate queue, read once.
-        cand_queues = {c.label: asyncio.Queue(maxsize=c.concurrency * 2) for c in self.spec.candidates}
+        judge_queues: dict[str, asyncio.Queue[_JudgeJob | _PairJob | None]] = {
+            j.label: asyncio.Queue(maxsize=j.concurrency * 2) for j in self.spec.judges}
+        cand_queues: dict[str, asyncio.Queue[Sample | None]] = {
+            c.label: asyncio.Queue(maxsize=c.concurrency * 2) for c in self.spec.candidates}
 
         async def feed() -> None:
+            # Each sample is read once and fanned out to every candidate's queue.
             for sample in samples:
                 for c in self.spec.candidates:
                     await cand_queues[c.label].put(sample)
@@ -74,27 +121,70 @@ class RunEngine:
             q = cand_queues[candidate.label]
             while (sample := await q.get()) is not None:
                 output = await self._generate(candidate, sample)
-                for rubric in self.spec.rubrics:
-                    job = _JudgeJob(sample, candidate.label, output or "", rubric, 0)
-                    if output is None:
-                        self._judgment_failed(job, "no output to judge: the candidate's generation failed")
-                    elif (sample.id, candidate.label, rubric.name, self.judge.label, 0) not in self.done_judgments:
-                        await queue.put(job)
+                for job in self._judge_jobs(sample, candidate.label, output):
+                    await judge_queues[job.judge.label].put(job)
+                if self.pairwise:
+                    for job in self._pair_jobs(sample, candidate.label, output):
+                        await judge_queues[job.judge.label].put(job)
 
-        async def judge_worker() -> None:
-            while (job := await queue.get()) is not None:
-                await self._judge(job)
+        async def judge_worker(label: str) -> None:
+            q = judge_queues[label]
+            while (job := await q.get()) is not None:
+                if isinstance(job, _PairJob):
+                    await self._judge_pair(job)
+                else:
+                    await self._judge(job)
 
-        judges = [asyncio.create_task(judge_worker()) for _ in range(judge_workers)]
+        judges = [asyncio.create_task(judge_worker(j.label)) for j in self.spec.judges for _ in range(j.concurrency)]
         try:
             generators = [generate_worker(c) for c in self.spec.candidates for _ in range(c.concurrency)]
             await asyncio.gather(feed(), *generators)
-            for _ in judges:
-                await queue.put(None)
+            for j in self.spec.judges:
+                for _ in range(j.concurrency):
+                    await judge_queues[j.label].put(None)
             await asyncio.gather(*judges)
         finally:
             for task in judges:
                 task.cancel()
+
+    # -- planning the judge's work ------------------------------------------------------------------------
+
+    def _judge_jobs(self, sample: Sample, candidate: str, output: str | None) -> Iterator[_JudgeJob]:
+        for rubric in self.pointwise:
+            for judge in self.spec.judges:
+                for repeat in range(self.samples_per_output):
+                    if (sample.id, candidate, rubric.name, judge.label, repeat) in self.done_judgments:
+                        continue
+                    job = _JudgeJob(sample, candidate, output or "", rubric, judge, repeat)
+                    if output is None:
+                        self._judgment_failed(job, "no output to judge: the candidate's generation failed")
+                    else:
+                        yield job
+
+    def _pair_jobs(self, sample: Sample, candidate: str, output: str | None) -> Iterator[_PairJob]:
+        gathered = self._gathered.setdefault(sample.id, {})
+        gathered[candidate] = output
+        if len(gathered) < len(self.spec.candidates):
+            return
+        del self._gathered[sample.id]
+        labels = [c.label for c in self.spec.candidates]
+        for rubric in self.pairwise:
+            for a, b in combinations(labels, 2):
+                for judge in self.spec.judges:
+                    for repeat in range(self.samples_per_output):
+                        for order in ("ab", "ba"):
+                            if (sample.id, rubric.name, judge.label, a, b, order, repeat) in self.done_pairwise:
+                                continue
+                            first, second = (a, b) if order == "ab" else (b, a)
+                            job = _PairJob(sample, rubric, judge, repeat, a, b, order,
+                                           gathered[first] or "", gathered[second] or "")
+                            if gathered[a] is None or gathered[b] is None:
+                                self._pair_failed(job, "no outputs to compare: a candidate's generation failed",
+                                                  _Attempts())
+                            else:
+                                yield job
+
+    # -- generation ---------------------------------------------------------------------------------------
 
     async def _generate(self, candidate: ModelSpec, sample: Sample) -> str | None:
         counts = self.progress.for_candidate(candidate.label)
@@ -121,58 +211,94 @@ class RunEngine:
             "cost": None if cached else candidate.cost(completion.input_tokens, completion.output_tokens)})
         return completion.text
 
-    async def _judge(self, job: _JudgeJob) -> None:
-        try:
-            messages = judge_messages(job.rubric, job.sample, job.output)
-        except RubricError as e:
-            self._judgment_failed(job, str(e))
-            return
-        request = CompletionRequest(messages=messages, json_schema=self.schemas[job.rubric.name])
-        caller = self.callers[self.judge.label]
+    # -- judging ------------------------------------------------------------------------------------------
+
+    async def _ask(self, judge: ModelSpec, request: CompletionRequest, repeat: int, parse: Any,
+                   attempts: _Attempts) -> tuple[Any, str | None, bool, str | None]:
+        """Ask the judge until its answer parses: (verdict, request hash, cached, None), or (None, .., error)."""
         problems: list[str] = []
-        raw = None
-        tokens_in = tokens_out = 0
-        latency = 0.0
         for attempt in range(1 + self.spec.settings.judge_retries):
             try:
-                completion, key, cached = await caller.complete(
-                    request, purpose="judge", extra={"repeat": job.repeat, "attempt": attempt})
+                completion, key, cached = await self.callers[judge.label].complete(
+                    request, purpose="judge", extra={"repeat": repeat, "attempt": attempt})
             except ProviderError as e:
-                self._judgment_failed(job, f"judge call failed: {e}", raw=raw)
-                return
-            tokens_in += completion.input_tokens or 0
-            tokens_out += completion.output_tokens or 0
-            latency += completion.latency_ms
-            repeated = completion.text == raw
-            raw = completion.text
+                return None, None, False, f"judge call failed: {e}"
+            repeated = attempts.add(completion)
             try:
-                verdict = parse_verdict(completion.text, job.rubric)
+                return parse(completion.text), key, cached, None
             except VerdictError as e:
                 problems.append(f"try {attempt + 1}: {e}")
                 if repeated:  # a deterministic judge gave the same answer again: more tries can't help
                     problems.append("the judge repeated the same answer; stopped retrying")
                     break
-                continue
-            self.progress.for_candidate(job.candidate).judgments_done += 1
-            self._write_judgment(job, status="done", score=verdict.score, reasoning=verdict.reasoning, raw=raw,
-                                 error=None, key=key, cached=cached, tokens=(tokens_in, tokens_out), latency=latency)
+        return None, None, False, "unusable verdict: " + "; ".join(problems)
+
+    async def _judge(self, job: _JudgeJob) -> None:
+        attempts = _Attempts()
+        try:
+            messages = judge_messages(job.rubric, job.sample, job.output)
+        except RubricError as e:
+            self._judgment_failed(job, str(e))
             return
-        self._judgment_failed(job, "unusable verdict: " + "; ".join(problems), raw=raw,
-                              tokens=(tokens_in, tokens_out), latency=latency)
+        request = CompletionRequest(messages=messages, json_schema=self.schemas[job.rubric.name],
+                                    seed=repeat_seed(job.judge, job.repeat))
+        verdict, key, cached, error = await self._ask(
+            job.judge, request, job.repeat, lambda text: parse_verdict(text, job.rubric), attempts)
+        if error is not None:
+            self._judgment_failed(job, error, attempts)
+            return
+        self.progress.for_candidate(job.candidate).judgments_done += 1
+        self._write_judgment(job, "done", verdict.score, verdict.reasoning, None, key, cached, attempts)
 
-    def _judgment_failed(self, job: _JudgeJob, error: str, *, raw: str | None = None,
-                         tokens: tuple[int, int] = (0, 0), latency: float = 0.0) -> None:
+    async def _judge_pair(self, job: _PairJob) -> None:
+        attempts = _Attempts()
+        try:
+            messages = pairwise_messages(job.rubric, job.sample, job.first, job.second)
+        except RubricError as e:
+            self._pair_failed(job, str(e), attempts)
+            return
+        request = CompletionRequest(messages=messages, json_schema=self.pair_schema,
+                                    seed=repeat_seed(job.judge, job.repeat))
+        verdict, key, cached, error = await self._ask(job.judge, request, job.repeat, parse_pair_verdict, attempts)
+        if error is not None:
+            self._pair_failed(job, error, attempts)
+            return
+        shown = {"A": job.model_a, "B": job.model_b} if job.order == "ab" else {"A": job.model_b, "B": job.model_a}
+        self.progress.pairs_done += 1
+        self._write_pair(job, "done", shown.get(verdict.winner, "tie"), verdict.winner, verdict.reasoning, None,
+                         key, cached, attempts)
+
+    # -- records ------------------------------------------------------------------------------------------
+
+    def _judgment_failed(self, job: _JudgeJob, error: str, attempts: _Attempts | None = None) -> None:
         self.progress.for_candidate(job.candidate).judgments_failed += 1
-        self._write_judgment(job, status="failed", score=None, reasoning=None, raw=raw, error=error, key=None,
-                             cached=False, tokens=tokens, latency=latency)
+        self._write_judgment(job, "failed", None, None, error, None, False, attempts or _Attempts())
 
-    def _write_judgment(self, job: _JudgeJob, *, status: str, score: float | None, reasoning: str | None,
-                        raw: str | None, error: str | None, key: str | None, cached: bool,
-                        tokens: tuple[int, int], latency: float) -> None:
+    def _write_judgment(self, job: _JudgeJob, status: str, score: float | None, reasoning: str | None,
+                        error: str | None, key: str | None, cached: bool, attempts: _Attempts) -> None:
         self.writer.put("judgments", {
             "run_id": self.run_id, "sample_id": job.sample.id, "candidate": job.candidate,
-            "rubric": job.rubric.name, "judge": self.judge.label, "repeat": job.repeat,
+            "rubric": job.rubric.name, "judge": job.judge.label, "repeat": job.repeat,
             "rubric_version": job.rubric.version, "status": status, "score": score, "reasoning": reasoning,
-            "raw": raw, "error": error, "request_hash": key, "input_tokens": tokens[0] or None,
-            "output_tokens": tokens[1] or None, "latency_ms": latency or None, "cached": cached,
-            "cost": None if cached else self.judge.cost(tokens[0], tokens[1]), "created_at": now()})
+            "error": error, "request_hash": key, "cached": cached, "created_at": now(),
+            **self._usage(job.judge, attempts, cached)})
+
+    def _pair_failed(self, job: _PairJob, error: str, attempts: _Attempts) -> None:
+        self.progress.pairs_failed += 1
+        self._write_pair(job, "failed", None, None, None, error, None, False, attempts)
+
+    def _write_pair(self, job: _PairJob, status: str, winner: str | None, position: str | None,
+                    reasoning: str | None, error: str | None, key: str | None, cached: bool,
+                    attempts: _Attempts) -> None:
+        self.writer.put("pairwise", {
+            "run_id": self.run_id, "sample_id": job.sample.id, "rubric": job.rubric.name, "judge": job.judge.label,
+            "model_a": job.model_a, "model_b": job.model_b, "order": job.order, "repeat": job.repeat,
+            "rubric_version": job.rubric.version, "status": status, "winner": winner, "position": position,
+            "reasoning": reasoning, "error": error, "request_hash": key, "cached": cached, "created_at": now(),
+            **self._usage(job.judge, attempts, cached)})
+
+    @staticmethod
+    def _usage(judge: ModelSpec, attempts: _Attempts, cached: bool) -> dict[str, Any]:
+        return {"raw": attempts.raw, "input_tokens": attempts.tokens_in or None,
+                "output_tokens": attempts.tokens_out or None, "latency_ms": attempts.latency or None,
+                "cost": None if cached else judge.cost(attempts.tokens_in, attempts.tokens_out)}

@@ -39,7 +39,26 @@ def verdict_schema(rubric: Rubric) -> dict[str, Any]:
     }
 
 
-def parse_verdict(text: str, rubric: Rubric) -> Verdict:
+@dataclass(frozen=True, slots=True)
+class PairVerdict:
+    winner: str  # "A", "B" or "tie": positions as shown to the judge
+    reasoning: str
+
+
+WINNERS = ("A", "B", "tie")
+
+
+def pairwise_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"reasoning": {"type": "string"}, "winner": {"type": "string", "enum": list(WINNERS)}},
+        "required": ["reasoning", "winner"],
+        "additionalProperties": False,
+    }
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """The judge's whole answer as one JSON object (a surrounding code fence allowed), or VerdictError."""
     body = text.strip()
     fenced = _FENCE.match(body)  # some servers wrap JSON mode answers in a code fence
     if fenced:
@@ -52,6 +71,23 @@ def parse_verdict(text: str, rubric: Rubric) -> Verdict:
         raise VerdictError("the judge's answer is not valid JSON") from None
     if not isinstance(data, dict):
         raise VerdictError("the judge's answer is JSON but not an object")
+    reasoning = data.get("reasoning", "")
+    if not isinstance(reasoning, str):
+        raise VerdictError("the judge's 'reasoning' is not a string")
+    return data
+
+
+def parse_pair_verdict(text: str) -> PairVerdict:
+    data = _json_object(text)
+    winner = data.get("winner")
+    normal = {"a": "A", "b": "B", "tie": "tie"}.get(winner.strip().lower()) if isinstance(winner, str) else None
+    if normal is None:
+        raise VerdictError(f"the judge's winner must be \"A\", \"B\" or \"tie\"; got {winner!r}")
+    return PairVerdict(winner=normal, reasoning=data.get("reasoning", ""))
+
+
+def parse_verdict(text: str, rubric: Rubric) -> Verdict:
+    data = _json_object(text)
     if "score" not in data:
         raise VerdictError("the judge's answer has no 'score'")
     score = data["score"]
@@ -60,7 +96,4 @@ def parse_verdict(text: str, rubric: Rubric) -> Verdict:
     lo, hi = rubric.scale.min, rubric.scale.max
     if not lo <= score <= hi:
         raise VerdictError(f"the judge's score {score:g} is outside the rubric's scale {lo}-{hi}")
-    reasoning = data.get("reasoning", "")
-    if not isinstance(reasoning, str):
-        raise VerdictError("the judge's 'reasoning' is not a string")
-    return Verdict(score=float(score), reasoning=reasoning)
+    return Verdict(score=float(score), reasoning=data.get("reasoning", ""))

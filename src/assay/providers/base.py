@@ -16,6 +16,8 @@ class CompletionRequest:
     messages: list[dict[str, Any]]
     json_schema: dict[str, Any] | None = None
     tools: list[dict[str, Any]] | None = None
+    # Overrides the model entry's seed: repeated judgments of one output ask with distinct seeds.
+    seed: int | None = None
     # Only the `dataset` provider reads this: it answers from the row's pre-generated outputs.
     sample: Sample | None = field(default=None, compare=False)
 

@@ -87,7 +87,7 @@ class LocalProvider:
         llm, lock = _load(self.path, self.n_ctx, self.n_threads)
         kwargs: dict[str, Any] = {"messages": request.messages,
                                   "max_tokens": self.spec.max_tokens or 256,
-                                  "seed": self.spec.seed if self.spec.seed is not None else 0}
+                                  "seed": request.seed if request.seed is not None else (self.spec.seed or 0)}
         if self.spec.temperature is not None:
             kwargs["temperature"] = self.spec.temperature
         if self.spec.top_p is not None:

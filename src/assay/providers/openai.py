@@ -76,6 +76,8 @@ class OpenAIProvider:
             value = getattr(s, name)
             if value is not None:
                 body[name] = value
+        if request.seed is not None:
+            body["seed"] = request.seed
         if request.tools:
             body["tools"] = request.tools
         if request.json_schema is not None and s.structured_output != "none":

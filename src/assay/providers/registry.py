@@ -18,6 +18,7 @@ _BUILTIN = {
     "openai": "assay.providers.openai:OpenAIProvider",
     "local": "assay.providers.local:LocalProvider",
     "dataset": "assay.providers.dataset:DatasetProvider",
+    "anthropic": "assay.providers.anthropic:AnthropicProvider",
 }
 _registered: dict[str, ProviderFactory] = {}
 

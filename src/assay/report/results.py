@@ -1,93 +1,259 @@
 """The results of a run as plain data: per rubric and model, scores with uncertainty; per pair, which is better.
 
 Reads the store, calls the pure statistics room, returns a JSON-ready dict that every view (CLI table,
-`--json`, Python API) shows as it is.
+`--json`, Python API) shows as it is. The rules are stated in the data itself (`methods`), so a reader of the
+JSON never has to guess how a number was made.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from itertools import combinations
+from statistics import median
 from typing import Any
 
 import numpy as np
 
-from assay.stats import describe, holm, paired_difference, verdict_sentence
+from assay.stats import (RANKING_RULE, agreement, bradley_terry, describe, group_ranks, holm,
+                         length_controlled_win_rate, paired_difference, verdict_sentence, win_rate)
 from assay.store.store import Store
 
 FAILED_SHARE_FLAG = 0.05
+ALPHA = 0.05
+AGGREGATE_RULES = {
+    "mean": "the mean",
+    "median": "the median",
+    "majority": "the most common value (the median when several are equally common)",
+}
+
+
+def combine(values: list[float], rule: str) -> float:
+    """Several verdicts on one output (repeats, or the judges of a jury) → one, by the run's rule."""
+    if rule == "median":
+        return float(median(values))
+    if rule == "majority":
+        counts = Counter(values).most_common()
+        if len(counts) > 1 and counts[0][1] == counts[1][1]:
+            return float(median(values))
+        return float(counts[0][0])
+    return float(np.mean(values))
 
 
 def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
     info = store.get_run(run_id)
     run_id = info.id  # the caller may have given a unique prefix
     spec = info.spec
+    settings = spec.get("settings", {})
+    rule = settings.get("aggregate", "mean")
     candidates = [c["label"] for c in spec["candidates"]]
+    judges = [j["label"] for j in spec["judges"]]
     rubrics = {r["name"]: r for r in spec["rubrics"]}
-    # scores[rubric][candidate][sample] = list of scores over repeats; failures counted apart.
-    scores: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    failed: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    pointwise = [name for name, r in rubrics.items() if r["kind"] != "pairwise"]
+
+    # raw[rubric][candidate][sample][judge] = scores over repeats (done judgments only)
+    raw: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(list))))
+    failed: dict[str, Counter[str]] = defaultdict(Counter)
+    total: dict[str, Counter[str]] = defaultdict(Counter)
     versions: dict[str, set[str]] = defaultdict(set)
-    for rubric, candidate, sample_id, status, version, score in store.judgment_scores(run_id):
+    for rubric, candidate, sample_id, status, version, score, judge, _repeat in store.judgment_scores(run_id):
         versions[rubric].add(version)
+        total[rubric][candidate] += 1
         if status == "done":
-            scores[rubric][candidate][sample_id].append(score)
+            raw[rubric][candidate][sample_id][judge].append(score)
         else:
             failed[rubric][candidate] += 1
 
-    per_rubric = []
-    comparisons: list[dict[str, Any]] = []
-    for rname, rubric in rubrics.items():
+    per_rubric: list[dict[str, Any]] = []
+    verdicts: dict[str, dict[str, dict[str, float]]] = {}  # rubric → candidate → sample → one score
+    for rname in pointwise:
+        rubric = rubrics[rname]
         scale = (rubric["scale"]["min"], rubric["scale"]["max"])
-        models = []
-        means: dict[str, dict[str, float]] = {}
+        models, verdicts[rname] = [], {}
         for cand in candidates:
-            by_sample = {s: float(np.mean(v)) for s, v in scores[rname][cand].items()}
-            means[cand] = by_sample
+            by_sample = {s: combine([combine(v, rule) for v in by_judge.values()], rule)
+                         for s, by_judge in raw[rname][cand].items()}
+            verdicts[rname][cand] = by_sample
             summary = describe(list(by_sample.values()), scale=scale, seed=seed)
-            n_failed = failed[rname][cand]
-            total = summary.n + n_failed
-            share = n_failed / total if total else 0.0
+            n_failed, n_total = failed[rname][cand], total[rname][cand]
+            share = n_failed / n_total if n_total else 0.0
             models.append({"model": cand, "n_scored": summary.n, "n_failed": n_failed,
                            "failed_share": share, "flagged": share > FAILED_SHARE_FLAG,
                            **{k: v for k, v in summary.to_dict().items() if k != "n"}})
-        for a, b in combinations(candidates, 2):
-            common = sorted(set(means[a]) & set(means[b]))
-            entry: dict[str, Any] = {"rubric": rname, "model_a": a, "model_b": b, "n_paired": len(common)}
-            if len(common) >= 2:
-                cmp = paired_difference([means[a][s] for s in common], [means[b][s] for s in common], seed=seed)
-                entry["comparison"] = cmp
-            comparisons.append(entry)
         per_rubric.append({"rubric": rname, "kind": rubric["kind"], "scale": list(scale),
-                           "versions": sorted(versions[rname]), "models": models})
+                           "versions": sorted(versions[rname]), "models": models,
+                           "reliability": _reliability(raw[rname], judges, rule)})
 
-    # One family of tests: every pair on every rubric. Holm keeps the chance of any false "better" at 5%.
-    tested = [c for c in comparisons if "comparison" in c]
-    adjusted = holm([c["comparison"].p_value for c in tested]) if tested else []
-    for entry, p_adj in zip(tested, adjusted):
-        cmp = entry.pop("comparison")
-        entry.update(cmp.to_dict())
-        entry["p_value_adjusted"] = p_adj
-        entry["adjustment"] = f"Holm over {len(tested)} comparison(s)"
-        entry["sentence"] = verdict_sentence(entry["model_a"], entry["model_b"], cmp, rubric=entry["rubric"],
-                                             adjusted_p=p_adj if len(tested) > 1 else None)
-    for entry in comparisons:
-        if "sentence" not in entry:
-            entry["sentence"] = (f"On {entry['rubric']}, {entry['model_a']} and {entry['model_b']} share too few "
-                                 f"scored samples ({entry['n_paired']}) to compare.")
+    comparisons = _comparisons(verdicts, candidates, seed)
+    for entry in per_rubric:
+        entry["ranking"] = _ranking(entry, comparisons)
 
     counts = store.run_counts(run_id)
+    pairwise = [_pairwise(store, run_id, name, rubrics[name], candidates, judges, rule, seed)
+                for name in rubrics if rubrics[name]["kind"] == "pairwise"]
     return {
         "run": {"id": info.id, "name": info.name, "status": info.status, "created_at": info.created_at,
-                "dataset": spec["dataset"], "candidates": candidates, "judge": spec["judge"]["label"],
-                "judge_model": spec["judge"]["model"], "judge_identity": _identity(spec["judge"])},
+                "dataset": spec["dataset"], "candidates": candidates, "judges": judges,
+                "judge": judges[0], "judge_model": spec["judges"][0]["model"],
+                "judge_identities": {j["label"]: _identity(j) for j in spec["judges"]},
+                "judge_samples": settings.get("judge_samples", 1), "aggregate": rule},
         "counts": counts,
         "usage": store.usage(run_id),
         "rubrics": per_rubric,
         "comparisons": comparisons,
+        "tradeoffs": _tradeoffs(per_rubric),
+        "pairwise": pairwise,
+        "methods": {
+            "aggregate": f"several verdicts on one output (repeats, then judges) are combined by "
+                         f"{AGGREGATE_RULES[rule]}",
+            "comparisons": "paired over the samples both models have; p-values Holm-adjusted over every pair on "
+                           "every rubric; significant = adjusted p < 0.05 and the 95% CI excluding zero",
+            "ranking": RANKING_RULE,
+        },
     }
 
 
 def _identity(model: dict[str, Any]) -> str:
     from assay.config.models import ModelSpec
     return ModelSpec.model_validate(model).identity
+
+
+def _comparisons(verdicts: dict[str, dict[str, dict[str, float]]], candidates: list[str],
+                 seed: int) -> list[dict[str, Any]]:
+    """Every pair of candidates on every pointwise rubric: one family for Holm, one sentence each."""
+    entries: list[dict[str, Any]] = []
+    for rname, by_cand in verdicts.items():
+        for a, b in combinations(candidates, 2):
+            common = sorted(set(by_cand[a]) & set(by_cand[b]))
+            entry: dict[str, Any] = {"rubric": rname, "model_a": a, "model_b": b, "n_paired": len(common)}
+            if len(common) >= 2:
+                entry["_cmp"] = paired_difference([by_cand[a][s] for s in common], [by_cand[b][s] for s in common],
+                                                  seed=seed)
+            entries.append(entry)
+    tested = [e for e in entries if "_cmp" in e and e["_cmp"].p_value is not None]
+    adjusted = holm([e["_cmp"].p_value for e in tested]) if tested else []
+    for entry, p_adj in zip(tested, adjusted):
+        entry["p_value_adjusted"] = p_adj
+    for entry in entries:
+        cmp = entry.pop("_cmp", None)
+        if cmp is None:
+            entry["significant"] = False
+            entry["sentence"] = (f"On {entry['rubric']}, {entry['model_a']} and {entry['model_b']} share too few "
+                                 f"scored samples ({entry['n_paired']}) to compare.")
+            continue
+        p_adj = entry.get("p_value_adjusted")
+        several = len(tested) > 1
+        entry.update(cmp.to_dict())
+        entry["adjustment"] = f"Holm over {len(tested)} comparison(s)" if several else "none (a single comparison)"
+        entry["significant"] = cmp.significant(ALPHA, p_adj if several else None)
+        entry["sentence"] = verdict_sentence(entry["model_a"], entry["model_b"], cmp, rubric=entry["rubric"],
+                                             adjusted_p=p_adj if several else None)
+    return entries
+
+
+def _ranking(entry: dict[str, Any], comparisons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ranks on one rubric, ties for models the (Holm-adjusted) comparisons can't tell apart."""
+    models = [m for m in entry["models"] if m["mean"] is not None]
+    sig = {frozenset((c["model_a"], c["model_b"])): c["significant"] for c in comparisons
+           if c["rubric"] == entry["rubric"]}
+    ranks = group_ranks({m["model"]: m["mean"] for m in models}, {m["model"]: m["n_scored"] for m in models},
+                        lambda a, b: sig.get(frozenset((a, b)), False))
+    return [r.to_dict() for r in ranks]
+
+
+def _tradeoffs(per_rubric: list[dict[str, Any]]) -> dict[str, Any]:
+    """Model × rubric means with CIs; `best` marks the top-ranked group of each rubric."""
+    table: dict[str, dict[str, Any]] = defaultdict(dict)
+    for entry in per_rubric:
+        best = {r["model"] for r in entry["ranking"] if r["rank"] == 1}
+        for m in entry["models"]:
+            table[m["model"]][entry["rubric"]] = {"mean": m["mean"], "ci_low": m["ci_low"], "ci_high": m["ci_high"],
+                                                  "best": m["model"] in best}
+    return {"rubrics": [e["rubric"] for e in per_rubric], "models": dict(table)}
+
+
+def _reliability(raw: dict[str, dict[str, dict[str, list[float]]]], judges: list[str],
+                 rule: str) -> dict[str, Any]:
+    """How stable each judge is across repeated samples, and how far a jury's judges agree."""
+    repeats: dict[str, dict[str, Any]] = {}
+    per_judge: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
+    for cand, by_sample in raw.items():
+        for sample, by_judge in by_sample.items():
+            for judge, scores in by_judge.items():
+                per_judge[judge][(cand, sample)] = combine(scores, rule)
+    for judge in judges:
+        spreads = [float(np.std(v, ddof=1)) for by_sample in raw.values() for by_judge in by_sample.values()
+                   if len(v := by_judge.get(judge, [])) >= 2]
+        if spreads:
+            repeats[judge] = {"n_outputs": len(spreads), "mean_sd": float(np.mean(spreads)),
+                              "share_disagreeing": float(np.mean([s > 0 for s in spreads]))}
+    jury = []
+    for a, b in combinations(judges, 2):
+        keys = sorted(set(per_judge[a]) & set(per_judge[b]))
+        if len(keys) < 2:
+            continue
+        xa, xb = [per_judge[a][k] for k in keys], [per_judge[b][k] for k in keys]
+        kind = "ordinal" if all(float(x).is_integer() for x in xa + xb) else "continuous"
+        agr = agreement(xa, xb, kind=kind)
+        jury.append({"judge_a": a, "judge_b": b, "n": agr.n, "kind": kind, "exact_agreement": agr.exact_agreement,
+                     "spearman": agr.spearman, "krippendorff_alpha": agr.krippendorff_alpha})
+    return {"repeats": repeats, "jury": jury}
+
+
+def _outcome(winner: str | None, model_a: str, model_b: str) -> float | None:
+    """A verdict as model_a's result: 1 win, 0.5 tie, 0 loss."""
+    return {model_a: 1.0, model_b: 0.0, "tie": 0.5}.get(winner or "")
+
+
+def _pairwise(store: Store, run_id: str, rname: str, rubric: dict[str, Any], candidates: list[str],
+              judges: list[str], rule: str, seed: int) -> dict[str, Any]:
+    """Both-order verdicts → per-sample outcomes; win rates, position consistency, length bias, ranking."""
+    rows = [r for r in store.pairwise(run_id) if r["rubric"] == rname]
+    orders: dict[tuple[str, str, str, str, int], dict[str, float | None]] = defaultdict(dict)
+    n_failed = 0
+    for r in rows:
+        if r["status"] != "done":
+            n_failed += 1
+            continue
+        orders[(r["sample_id"], r["model_a"], r["model_b"], r["judge"], r["repeat"])][r["order"]] = \
+            _outcome(r["winner"], r["model_a"], r["model_b"])
+    consistency: dict[str, list[bool]] = defaultdict(list)
+    per_sample: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for (sample, a, b, judge, _), both in orders.items():
+        if len(both) < 2:
+            continue  # one order failed: no position-controlled verdict
+        consistency[judge].append(both["ab"] == both["ba"])
+        # An order-dependent verdict averages out: a flip becomes a tie.
+        per_sample[(a, b)][sample].append((both["ab"] + both["ba"]) / 2)
+    lengths = store.output_lengths(run_id)
+    pairs, bt_input = [], []
+    for (a, b), by_sample in per_sample.items():
+        samples = sorted(by_sample)
+        outcomes = [combine(by_sample[s], "mean" if rule == "mean" else "median") for s in samples]
+        bt_input.extend((a, b, o) for o in outcomes)
+        wr = win_rate(outcomes, seed=seed)
+        entry: dict[str, Any] = {"model_a": a, "model_b": b, **wr.to_dict()}
+        len_diff = [lengths.get((s, a), 0) - lengths.get((s, b), 0) for s in samples]
+        if len(outcomes) >= 2:
+            entry["length"] = length_controlled_win_rate(outcomes, len_diff, seed=seed).to_dict()
+        entry["sentence"] = _win_sentence(rname, a, b, wr)
+        pairs.append(entry)
+    ranking = [s.to_dict() for s in bradley_terry(bt_input, seed=seed)] if len(candidates) > 2 and bt_input else []
+    return {
+        "rubric": rname, "kind": "pairwise", "versions": sorted({r["rubric_version"] for r in rows}),
+        "n_failed": n_failed,
+        "position_consistency": {j: {"n_pairs": len(v), "inconsistent_share": 1 - float(np.mean(v))}
+                                 for j, v in consistency.items() if v},
+        "pairs": pairs, "bradley_terry": ranking,
+    }
+
+
+def _win_sentence(rubric: str, a: str, b: str, wr: Any) -> str:
+    if wr.n == 0 or wr.ci_low is None:
+        return f"On {rubric}, there are no position-controlled verdicts for {a} vs {b}."
+    share = f"{wr.rate:.0%} (95% CI {wr.ci_low:.0%} to {wr.ci_high:.0%}, n = {wr.n}, ties as half)"
+    if wr.ci_low > 0.5:
+        return f"On {rubric}, {a} beats {b}: win rate {share}."
+    if wr.ci_high < 0.5:
+        return f"On {rubric}, {b} beats {a}: {a}'s win rate is {share}."
+    return f"On {rubric}, the data can't tell {a} and {b} apart: {a}'s win rate is {share}."

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from assay.rubric.template import DEFAULT_TEMPLATES, JUDGE_PROMPT_VERSION, check_template
 
-RubricKind = Literal["direct", "adherence"]
+RubricKind = Literal["direct", "adherence", "pairwise"]
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -80,3 +80,7 @@ class Rubric(BaseModel):
     @property
     def needs_reference(self) -> bool:
         return self.kind == "adherence"
+
+    @property
+    def pairwise(self) -> bool:
+        return self.kind == "pairwise"

@@ -22,7 +22,7 @@ from .multiple import holm
 from .paired import PairedComparison, paired_difference
 from .pairwise import BTScore, LengthControlled, WinRate, bradley_terry, length_controlled_win_rate, win_rate
 from .power import min_detectable_difference, samples_needed
-from .ranking import RANKING_RULE, RankComparison, RankedModel, Ranking, rank_models
+from .ranking import RANKING_RULE, RankComparison, RankedModel, Ranking, group_ranks, rank_models
 from .sentence import format_p, verdict_sentence
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "bradley_terry",
     "describe",
     "format_p",
+    "group_ranks",
     "holm",
     "length_controlled_win_rate",
     "min_detectable_difference",

@@ -18,7 +18,7 @@ the worst model together. Models with no scores at all are listed in ``unranked`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from ._dist import t_ppf, t_sf
@@ -134,11 +134,24 @@ def rank_models(scores_by_model: Mapping[str, Sequence[float | None]], *, paired
         sig = (p_adj is not None and p_adj < alpha and lo is not None and hi is not None
                and diff is not None and diff != 0 and (lo > 0 or hi < 0))
         comparisons.append(RankComparison(p_adjusted=fnum(p_adj), significant=bool(sig), **r))
-    by_pair = {(c.model_a, c.model_b): c for c in comparisons}
+    by_pair = {(c.model_a, c.model_b): c.significant for c in comparisons}
+    counts = {m: int(np.count_nonzero(~np.isnan(arrays[m]))) for m in order}
+    ranks = group_ranks(means, counts, lambda a, b: by_pair[(a, b)])
+    return Ranking(ranks=ranks, comparisons=comparisons, alpha=float(alpha), paired=bool(paired),
+                   unranked=unranked)
 
+
+def group_ranks(means: Mapping[str, float], counts: Mapping[str, int],
+                significant: Callable[[str, str], bool]) -> list[RankedModel]:
+    """Apply the tie rule (module docstring) given each model's mean and a significance verdict per pair.
+
+    ``significant(a, b)`` is asked only with ``a`` ranked above ``b``. Callers that adjust p-values over a wider
+    family (several rubrics at once) pass their own verdicts, so ranking and sentences never disagree.
+    """
+    order = sorted(means, key=lambda m: (-means[m], m))
     groups: list[list[str]] = []
     for m in order:
-        if groups and not by_pair[(groups[-1][0], m)].significant:
+        if groups and not significant(groups[-1][0], m):
             groups[-1].append(m)
         else:
             groups.append([m])
@@ -146,12 +159,10 @@ def rank_models(scores_by_model: Mapping[str, Sequence[float | None]], *, paired
     placed = 0
     for g in groups:
         for m in g:
-            arr = arrays[m]
-            ranks.append(RankedModel(model=m, mean=means[m], n=int(np.count_nonzero(~np.isnan(arr))),
-                                     rank=placed + 1, tied_with=[o for o in g if o != m]))
+            ranks.append(RankedModel(model=m, mean=means[m], n=counts[m], rank=placed + 1,
+                                     tied_with=[o for o in g if o != m]))
         placed += len(g)
-    return Ranking(ranks=ranks, comparisons=comparisons, alpha=float(alpha), paired=bool(paired),
-                   unranked=unranked)
+    return ranks
 
 
-__all__ = ["RANKING_RULE", "RankComparison", "RankedModel", "Ranking", "rank_models"]
+__all__ = ["RANKING_RULE", "RankComparison", "RankedModel", "Ranking", "group_ranks", "rank_models"]

@@ -16,8 +16,13 @@ def m001_initial(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=tables)
 
 
+def m002_pairwise_judgments(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.pairwise_judgments])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial", m001_initial),
+    (2, "pairwise judgments", m002_pairwise_judgments),
 ]
 
 

@@ -121,3 +121,31 @@ calls = Table(
     Column("created_at", String(32), nullable=False),
     Index("ix_calls_request_hash", "request_hash"),
 )
+
+# A pairwise verdict: two candidates' outputs shown to a judge in one order ("ab": model_a shown as A).
+pairwise_judgments = Table(
+    "pairwise_judgments", metadata,
+    Column("run_id", String(64), nullable=False),
+    Column("sample_id", String(256), nullable=False),
+    Column("rubric", String(64), nullable=False),
+    Column("judge", String(64), nullable=False),
+    Column("model_a", String(64), nullable=False),
+    Column("model_b", String(64), nullable=False),
+    Column("order", String(2), nullable=False),     # ab | ba
+    Column("repeat", Integer, nullable=False),
+    Column("rubric_version", String(32), nullable=False),
+    Column("status", String(8), nullable=False),   # done | failed
+    Column("winner", String(64)),                  # model_a's label, model_b's label, or "tie"
+    Column("position", String(4)),                 # what the judge said: A | B | tie
+    Column("reasoning", Text),
+    Column("raw", Text),
+    Column("error", Text),
+    Column("request_hash", String(64)),
+    Column("input_tokens", Integer),
+    Column("output_tokens", Integer),
+    Column("latency_ms", Float),
+    Column("cost", Float),
+    Column("cached", Boolean, nullable=False, default=False),
+    Column("created_at", String(32), nullable=False),
+    PrimaryKeyConstraint("run_id", "sample_id", "rubric", "judge", "model_a", "model_b", "order", "repeat"),
+)

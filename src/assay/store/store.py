@@ -200,13 +200,16 @@ class Store:
         return [RunInfo(**{**r._mapping, "spec": json.loads(r.spec)}) for r in rows]
 
     def run_counts(self, run_id: str) -> dict[str, dict[str, int]]:
-        """{"outputs": {status: n}, "judgments": {status: n}}."""
+        """{"outputs": {status: n}, "judgments": {status: n}} (and "pairwise" when the run has any)."""
         out: dict[str, dict[str, int]] = {}
         with self.engine.connect() as conn:
-            for name, table in (("outputs", t.outputs), ("judgments", t.judgments)):
+            for name, table in (("outputs", t.outputs), ("judgments", t.judgments),
+                                ("pairwise", t.pairwise_judgments)):
                 rows = conn.execute(select(table.c.status, func.count()).where(table.c.run_id == run_id)
                                     .group_by(table.c.status)).all()
                 out[name] = {s: n for s, n in rows}
+        if not out["pairwise"]:
+            del out["pairwise"]  # most runs have no pairwise rubric
         return out
 
     # -- work items --------------------------------------------------------------------------------------
@@ -225,6 +228,26 @@ class Store:
                                 .where(t.judgments.c.run_id == run_id, t.judgments.c.status == "done"))
             return {tuple(r) for r in rows}  # type: ignore[misc]
 
+    def done_pairwise(self, run_id: str) -> set[tuple[str, str, str, str, str, str, int]]:
+        p = t.pairwise_judgments
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(p.c.sample_id, p.c.rubric, p.c.judge, p.c.model_a, p.c.model_b, p.c.order,
+                                       p.c.repeat).where(p.c.run_id == run_id, p.c.status == "done"))
+            return {tuple(r) for r in rows}  # type: ignore[misc]
+
+    def pairwise(self, run_id: str) -> list[dict[str, Any]]:
+        p = t.pairwise_judgments
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(p).where(p.c.run_id == run_id))]
+
+    def output_lengths(self, run_id: str) -> dict[tuple[str, str], int]:
+        """(sample_id, candidate) → length in characters of each output produced."""
+        o = t.outputs
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(o.c.sample_id, o.c.candidate, func.length(o.c.text))
+                                .where(o.c.run_id == run_id, o.c.status == "done"))
+            return {(s, c): n or 0 for s, c, n in rows}
+
     def outputs(self, run_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(select(t.outputs).where(t.outputs.c.run_id == run_id))]
@@ -234,13 +257,14 @@ class Store:
             return [dict(r._mapping) for r in
                     conn.execute(select(t.judgments).where(t.judgments.c.run_id == run_id))]
 
-    def judgment_scores(self, run_id: str) -> list[tuple[str, str, str, str, str, float | None]]:
-        """(rubric, candidate, sample_id, status, rubric_version, score) per judgment: what statistics need."""
+    def judgment_scores(self, run_id: str) -> list[tuple[str, str, str, str, str, float | None, str, int]]:
+        """(rubric, candidate, sample_id, status, rubric_version, score, judge, repeat) per judgment: what
+        statistics need, without the text."""
         j = t.judgments
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(  # type: ignore[misc]
-                select(j.c.rubric, j.c.candidate, j.c.sample_id, j.c.status, j.c.rubric_version, j.c.score)
-                .where(j.c.run_id == run_id))]
+                select(j.c.rubric, j.c.candidate, j.c.sample_id, j.c.status, j.c.rubric_version, j.c.score,
+                       j.c.judge, j.c.repeat).where(j.c.run_id == run_id))]
 
     def usage(self, run_id: str) -> dict[str, dict[str, float]]:
         """Per model label: calls, tokens and cost of the calls made for this run."""
@@ -272,7 +296,8 @@ class Store:
         with self.engine.begin() as conn:
             if batch.get("calls"):
                 conn.execute(insert(t.calls), batch["calls"])
-            for name, table in (("outputs", t.outputs), ("judgments", t.judgments)):
+            for name, table in (("outputs", t.outputs), ("judgments", t.judgments),
+                                ("pairwise", t.pairwise_judgments)):
                 if batch.get(name):
                     conn.execute(_upsert(self.engine, table, batch[name]), batch[name])
 

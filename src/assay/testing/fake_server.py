@@ -76,7 +76,8 @@ FAULT_KINDS = frozenset(
     }
 )
 CALL_KINDS = frozenset({"judge", "generate"})
-CONFIG_KEYS = ("latency_ms", "jitter_ms", "judge_noise")
+CONFIG_KEYS = ("latency_ms", "jitter_ms", "judge_noise", "pairwise_bias")
+PAIRWISE_BIASES = ("none", "first")
 MODEL_IDS = ("strong-q8", "weak-q3", "judge-q5")
 DEFAULT_QUALITY = 5
 DEFAULT_SCORE_MIN = 1
@@ -238,6 +239,7 @@ class State:
             "latency_ms": float(latency_ms),
             "jitter_ms": float(jitter_ms),
             "judge_noise": int(judge_noise),
+            "pairwise_bias": "none",
         }
         self.expected_auth = f"Bearer {require_key}" if require_key else None
         self.in_flight = 0
@@ -278,9 +280,14 @@ class State:
             self.jitter_ms = jitter
         if noise is not None:
             self.judge_noise = int(noise)
+        if "pairwise_bias" in settings:
+            if settings["pairwise_bias"] not in PAIRWISE_BIASES:
+                raise ValueError(f"pairwise_bias must be one of {list(PAIRWISE_BIASES)}")
+            self.pairwise_bias = settings["pairwise_bias"]
 
     def config(self) -> dict[str, Any]:
-        return {"latency_ms": self.latency_ms, "jitter_ms": self.jitter_ms, "judge_noise": self.judge_noise}
+        return {"latency_ms": self.latency_ms, "jitter_ms": self.jitter_ms, "judge_noise": self.judge_noise,
+                "pairwise_bias": self.pairwise_bias}
 
     # -- per request -------------------------------------------------------------------------
 
@@ -366,7 +373,7 @@ def _completion(state: State, model: str, content: str, prompt_tokens: int) -> w
 class _Parsed:
     """What the handler needs from a chat-completions body, computed once."""
 
-    __slots__ = ("model", "is_judge", "text", "last_user", "response_format")
+    __slots__ = ("model", "is_judge", "is_pairwise", "text", "last_user", "response_format", "seed")
 
     def __init__(self, payload: dict[str, Any]) -> None:
         model = payload.get("model")
@@ -395,6 +402,9 @@ class _Parsed:
         )
         self.text = "\n".join(texts)
         self.last_user = last_user if last_user is not None else last_any
+        self.seed = payload.get("seed")
+        schema = ((self.response_format or {}).get("json_schema") or {}).get("schema") or {}
+        self.is_pairwise = "winner" in (schema.get("properties") or {})
 
     @property
     def call(self) -> str:
@@ -426,7 +436,8 @@ def _judge_content(p: _Parsed, judge_noise: int) -> str:
         quality = lo + zlib.adler32(data) % (hi - lo + 1)
         source = "no quality marker found, so the score is derived from the text"
     noise = 0
-    if judge_noise > 0:
+    if judge_noise > 0:  # deterministic per request; a different seed (a repeated judgment) draws anew
+        data += str(p.seed).encode()
         noise = zlib.crc32(data) % (2 * judge_noise + 1) - judge_noise
     score = min(hi, max(lo, quality + noise))
     reasoning = f"Fake judge: {source}; score {score} on a {lo}-{hi} scale."
@@ -515,8 +526,24 @@ def _fault_response(rule: Rule, p: _Parsed, state: State) -> web.Response:
     raise AssertionError(f"unhandled fault {fault}")  # pragma: no cover
 
 
+def _pairwise_content(p: _Parsed, bias: str) -> str:
+    """A pairwise verdict: the last two `quality=<n>` markers are responses A and B (shown last in the prompt).
+
+    With bias "first" the judge always prefers response A, whatever the responses say."""
+    found = [int(q) for q in _QUALITY_RE.findall(p.text)]
+    if bias == "first":
+        winner = "A"
+    elif len(found) < 2 or found[-2] == found[-1]:
+        winner = "tie"
+    else:
+        winner = "A" if found[-2] > found[-1] else "B"
+    return json.dumps({"reasoning": f"Fake pairwise judge ({bias} bias).", "winner": winner})
+
+
 def _normal_response(p: _Parsed, state: State) -> web.Response:
-    if p.is_judge:
+    if p.is_pairwise:
+        content = _pairwise_content(p, state.pairwise_bias)
+    elif p.is_judge:
         content = _judge_content(p, state.judge_noise)
     else:
         content = _generation_content(p)

@@ -1,0 +1,389 @@
+"""Judge reliability as plain data: agreement between two label columns of a file, and between a run's judge
+and human labels.
+
+`agree_file` reads a JSONL or CSV file and compares two of its fields; `calibrate_run` attaches human labels to
+a run's judgments by sample id and compares them per rubric. Both read files or the store, call
+`assay.stats.agreement`, and return JSON-ready dicts that the CLI prints as they are. Missing labels are counted
+and left out, never guessed; malformed input is a `DatasetError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assay.errors import DatasetError
+from assay.report.labels import MISSING, LabelFile, describe_value, number_of, read_label_file
+from assay.stats import agreement
+from assay.store.store import Store
+
+KINDS = ("continuous", "ordinal", "nominal")
+MAX_LISTED = 10  # unmatched label rows listed in a calibration report
+
+
+# ------------------------------------------------------------------------------------------------ shared
+
+
+def _mean(xs: list[float]) -> float | None:
+    return float(sum(xs) / len(xs)) if xs else None
+
+
+def agreement_block(a: list[Any], b: list[Any], kind: str, labels: list[Any] | None = None) -> dict[str, Any]:
+    """`agreement(a, b)` as a dict, plus the means of both raters and their mean difference (a − b) for numbers.
+
+    ``a`` and ``b`` hold only complete pairs (no missing side).
+    """
+    out = agreement(a, b, kind=kind, labels=labels).to_dict()  # type: ignore[arg-type]
+    if kind == "nominal":
+        out.update(mean_a=None, mean_b=None, mean_diff=None, mean_abs_diff=None)
+    else:
+        diffs = [float(x) - float(y) for x, y in zip(a, b)]
+        out.update(mean_a=_mean([float(x) for x in a]), mean_b=_mean([float(y) for y in b]),
+                   mean_diff=_mean(diffs), mean_abs_diff=_mean([abs(d) for d in diffs]))
+    return out
+
+
+def _nominal_order(values: list[Any]) -> list[Any]:
+    """Category order for nominal labels: numbers ascending, then text in alphabetical order."""
+    distinct = list(dict.fromkeys(values))
+    numbers = sorted(v for v in distinct if not isinstance(v, str))
+    texts = sorted(v for v in distinct if isinstance(v, str))
+    return numbers + texts
+
+
+# ------------------------------------------------------------------------------------------------ agree
+
+
+def _nominal_label(value: Any, csv_text: bool, where: str, fld: str) -> Any:
+    if isinstance(value, (dict, list)):
+        raise DatasetError(f'{where}: field "{fld}" is {describe_value(value)}; a label must be a number or a '
+                           f"string")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if csv_text:
+        num = number_of(value, csv_text=True)
+        return num if num is not None else str(value).strip()
+    return value
+
+
+def agree_file(path: str | Path, field_a: str, field_b: str, *, kind: str | None = None) -> dict[str, Any]:
+    """Agreement between fields ``field_a`` and ``field_b`` of the rows of a JSONL or CSV file.
+
+    ``kind`` None infers it from every present value of both fields: ordinal when all are integers (integral
+    numbers), continuous when all are numbers, nominal otherwise. Rows missing either field are left out and
+    counted: ``n_rows = n_used + n_excluded``; ``n_missing_a``/``n_missing_b`` count each field on its own, so
+    a row missing both counts in both (and in ``n_missing_both``).
+    """
+    if kind is not None and kind not in KINDS:
+        raise DatasetError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    lf = read_label_file(path)
+    lf.require_field(field_a, "--a")
+    lf.require_field(field_b, "--b")
+    csv_text = lf.format == "csv"
+
+    # Raw present values per row, with the line for errors.
+    raw: list[tuple[int, Any, Any]] = []
+    for row in lf.rows:
+        raw.append((row.line, lf.value(row, field_a), lf.value(row, field_b)))
+
+    first_non_number: tuple[int, str, Any] | None = None
+    all_integral = True
+    for line, va, vb in raw:
+        for fld, v in ((field_a, va), (field_b, vb)):
+            if v is MISSING:
+                continue
+            num = number_of(v, csv_text=csv_text)
+            if num is None:
+                if first_non_number is None:
+                    first_non_number = (line, fld, v)
+            elif not float(num).is_integer():
+                all_integral = False
+
+    if kind is None:
+        if first_non_number is not None:
+            line, fld, v = first_non_number
+            used_kind = "nominal"
+            reason = (f'inferred: not every value is a number (first: line {line}, field "{fld}" is '
+                      f"{describe_value(v)})")
+        elif all_integral:
+            used_kind, reason = "ordinal", "inferred: every value is an integer"
+        else:
+            used_kind, reason = "continuous", "inferred: every value is a number, not all integers"
+    else:
+        used_kind, reason = kind, "given"
+        if kind != "nominal" and first_non_number is not None:
+            line, fld, v = first_non_number
+            hint = " (in JSONL, write numbers without quotes)" if not csv_text and isinstance(v, str) else ""
+            raise DatasetError(f'{lf.source}:{line}: field "{fld}" is {describe_value(v)}, not a number; kind '
+                               f"{kind} needs numbers{hint}; leave the value empty or null when it is missing")
+
+    a_vals: list[Any] = []
+    b_vals: list[Any] = []
+    n_missing_a = n_missing_b = n_missing_both = 0
+    for line, va, vb in raw:
+        miss_a, miss_b = va is MISSING, vb is MISSING
+        n_missing_a += miss_a
+        n_missing_b += miss_b
+        n_missing_both += miss_a and miss_b
+        if miss_a or miss_b:
+            continue
+        if used_kind == "nominal":
+            where = f"{lf.source}:{line}"
+            a_vals.append(_nominal_label(va, csv_text, where, field_a))
+            b_vals.append(_nominal_label(vb, csv_text, where, field_b))
+        else:
+            a_vals.append(number_of(va, csv_text=csv_text))
+            b_vals.append(number_of(vb, csv_text=csv_text))
+
+    labels = _nominal_order(a_vals + b_vals) if used_kind == "nominal" else None
+    n_used = len(a_vals)
+    return {
+        "file": lf.source,
+        "format": lf.format,
+        "a": field_a,
+        "b": field_b,
+        "kind": used_kind,
+        "kind_reason": reason,
+        "n_rows": len(lf.rows),
+        "n_used": n_used,
+        "n_excluded": len(lf.rows) - n_used,
+        "n_missing_a": n_missing_a,
+        "n_missing_b": n_missing_b,
+        "n_missing_both": n_missing_both,
+        "agreement": agreement_block(a_vals, b_vals, used_kind, labels),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ calibrate
+
+
+@dataclass
+class _Judged:
+    """The judgments of one (sample, candidate, rubric): done ones by repeat, and how many failed."""
+
+    done: list[tuple[int, str, float, str | None]] = field(default_factory=list)  # (repeat, judge, score, reasoning)
+    failed: int = 0
+
+
+def _judge_score(entry: _Judged) -> float:
+    """The mean over repeats of each judge's done judgments, then the mean over judges (one judge: its mean)."""
+    per_judge: dict[str, list[float]] = defaultdict(list)
+    for _, judge, score, _ in entry.done:
+        per_judge[judge].append(score)
+    means = [sum(v) / len(v) for v in per_judge.values()]
+    return sum(means) / len(means)
+
+
+@dataclass(frozen=True)
+class _Label:
+    line: int
+    sample_id: str
+    candidate: str
+    rubric: str
+    score: float | int
+
+
+def _sample_id(value: Any, where: str, fld: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise DatasetError(f'{where}: field "{fld}" is {describe_value(value)}; a sample id must be a string or an '
+                       f"integer")
+
+
+def _name(value: Any, where: str, fld: str) -> str:
+    if isinstance(value, (dict, list)) or isinstance(value, bool):
+        raise DatasetError(f'{where}: field "{fld}" is {describe_value(value)}; expected a name')
+    return str(value).strip()
+
+
+def _fmt_score(x: float | int) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def calibrate_run(store: Store, run_id: str, human: str | Path, *, id_field: str = "id",
+                  score_field: str = "score", rubric_field: str = "rubric", candidate_field: str = "candidate",
+                  top: int = 5) -> dict[str, Any]:
+    """Agreement between a run's judge scores (rater A) and human labels (rater B), per rubric.
+
+    The judge score of a (sample, candidate, rubric) is the mean over its done judgments (repeats); failed
+    judgments are left out and counted. See docs/calibration.md for the matching rules and the output.
+    """
+    if top < 0:
+        raise DatasetError(f"--top must be 0 or more, got {top}")
+    info = store.get_run(run_id)
+    spec = info.spec
+    candidates = [c["label"] for c in spec["candidates"]]
+    judges = [j["label"] for j in (spec.get("judges") or [spec["judge"]])]
+    # Pairwise rubrics give verdicts between two outputs, not scores: there is nothing to calibrate there.
+    pairwise = {r["name"] for r in spec["rubrics"] if r.get("kind") == "pairwise"}
+    rubrics = {r["name"]: r for r in spec["rubrics"] if r["name"] not in pairwise}
+    if not rubrics:
+        raise DatasetError(f"run {info.id} has only pairwise rubrics ({', '.join(sorted(pairwise))}): they give "
+                           f"verdicts between two outputs, not scores that human labels can be compared with")
+    limit = (spec.get("settings") or {}).get("limit")
+    sample_ids = {s.id for s in store.iter_samples(info.dataset_id, limit=limit)}
+
+    judged: dict[tuple[str, str, str], _Judged] = defaultdict(_Judged)
+    for j in store.judgments(info.id):
+        entry = judged[(j["sample_id"], j["candidate"], j["rubric"])]
+        if j["status"] == "done" and j["score"] is not None:
+            entry.done.append((j["repeat"], j["judge"], float(j["score"]), j["reasoning"]))
+        else:
+            entry.failed += 1
+    for entry in judged.values():
+        entry.done.sort(key=lambda d: (d[0], d[1]))
+
+    lf = read_label_file(human)
+    lf.require_field(id_field, "--id-field")
+    lf.require_field(score_field, "--score-field")
+    if len(rubrics) > 1 and not lf.has_field(rubric_field):
+        raise DatasetError(f"{lf.source}: run {info.id} has {len(rubrics)} scored rubrics ({', '.join(rubrics)}), so every "
+                           f'label row must name its rubric, but the file has no "{rubric_field}" '
+                           f"{'column' if lf.format == 'csv' else 'field'}; add one (or name it with --rubric-field)")
+    if len(candidates) > 1 and not lf.has_field(candidate_field):
+        raise DatasetError(f"{lf.source}: run {info.id} has {len(candidates)} candidates ({', '.join(candidates)}), "
+                           f'so every label row must name its candidate, but the file has no "{candidate_field}" '
+                           f"{'column' if lf.format == 'csv' else 'field'}; add one (or name it with "
+                           f"--candidate-field)")
+    csv_text = lf.format == "csv"
+
+    labels: list[_Label] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    unmatched: list[dict[str, Any]] = []
+    n_missing_id = n_missing_score = n_excluded = 0
+    for row in lf.rows:
+        where = f"{lf.source}:{row.line}"
+        raw_id = lf.value(row, id_field)
+        raw_score = lf.value(row, score_field)
+        score = None
+        if raw_score is not MISSING:
+            score = number_of(raw_score, csv_text=csv_text)
+            if score is None:
+                hint = " (in JSONL, write numbers without quotes)" if not csv_text and isinstance(raw_score, str) else ""
+                raise DatasetError(f'{where}: field "{score_field}" is {describe_value(raw_score)}, not a number'
+                                   f"{hint}; leave it empty or null when the item has no human score")
+        n_missing_id += raw_id is MISSING
+        n_missing_score += raw_score is MISSING
+        if raw_id is MISSING or score is None:
+            n_excluded += 1
+            continue
+        sid = _sample_id(raw_id, where, id_field)
+
+        raw_rubric = lf.value(row, rubric_field)
+        if raw_rubric is MISSING:
+            if len(rubrics) > 1:
+                raise DatasetError(f'{where}: no "{rubric_field}"; run {info.id} has {len(rubrics)} scored rubrics '
+                                   f"({', '.join(rubrics)}), so every label row must name one")
+            rubric = next(iter(rubrics))
+        else:
+            rubric = _name(raw_rubric, where, rubric_field)
+        raw_cand = lf.value(row, candidate_field)
+        if raw_cand is MISSING:
+            if len(candidates) > 1:
+                raise DatasetError(f'{where}: no "{candidate_field}"; run {info.id} has {len(candidates)} '
+                                   f"candidates ({', '.join(candidates)}), so every label row must name one")
+            cand = candidates[0]
+        else:
+            cand = _name(raw_cand, where, candidate_field)
+
+        reason = None
+        if sid not in sample_ids:
+            reason = "sample not in the run"
+        elif rubric in pairwise:
+            reason = "pairwise rubric: no scores"
+        elif rubric not in rubrics:
+            reason = "rubric not in the run"
+        elif cand not in candidates:
+            reason = "candidate not in the run"
+        if reason:
+            unmatched.append({"line": row.line, "sample_id": sid, "rubric": rubric, "candidate": cand,
+                              "reason": reason})
+            continue
+
+        lo, hi = rubrics[rubric]["scale"]["min"], rubrics[rubric]["scale"]["max"]
+        if not lo <= score <= hi:
+            raise DatasetError(f'{where}: human score {_fmt_score(score)} is outside rubric "{rubric}"\'s scale '
+                               f"{lo}–{hi}; put the labels on the rubric's scale")
+        key = (sid, cand, rubric)
+        if key in seen:
+            raise DatasetError(f"{where}: sample {sid!r}, candidate {cand!r}, rubric {rubric!r} is already labelled "
+                               f"on line {seen[key]}; keep one human score per item (e.g. the raters' mean)")
+        seen[key] = row.line
+        labels.append(_Label(row.line, sid, cand, rubric, score))
+
+    per_rubric = []
+    for rname, rubric in rubrics.items():
+        mine = [lab for lab in labels if lab.rubric == rname]
+        pairs: dict[str, list[tuple[_Label, float, _Judged]]] = {c: [] for c in candidates}
+        no_score: dict[str, int] = defaultdict(int)
+        failed: dict[str, int] = defaultdict(int)
+        for lab in mine:
+            entry = judged.get((lab.sample_id, lab.candidate, rname), _Judged())
+            failed[lab.candidate] += entry.failed
+            if not entry.done:
+                no_score[lab.candidate] += 1
+                continue
+            pairs[lab.candidate].append((lab, _judge_score(entry), entry))
+
+        def block(items: list[tuple[_Label, float, _Judged]]) -> dict[str, Any]:
+            return agreement_block([judge for _, judge, _ in items], [lab.score for lab, _, _ in items], "ordinal")
+
+        everything = [p for c in candidates for p in pairs[c]]
+        by_candidate = []
+        for c in candidates:
+            n_labels = sum(1 for lab in mine if lab.candidate == c)
+            if not n_labels:
+                continue
+            by_candidate.append({"candidate": c, "n_labels": n_labels, "n_no_judge_score": no_score[c],
+                                 "n_failed_judgments": failed[c], **block(pairs[c])})
+
+        by_judge = []
+        if len(judges) > 1:
+            for jd in judges:
+                jpairs = [(lab, [d[2] for d in entry.done if d[1] == jd]) for lab, _, entry in everything]
+                kept = [(lab, sum(v) / len(v)) for lab, v in jpairs if v]
+                by_judge.append({"judge": jd, "n_no_judge_score": len(jpairs) - len(kept),
+                                 **agreement_block([j for _, j in kept], [lab.score for lab, _ in kept], "ordinal")})
+
+        order = {c: i for i, c in enumerate(candidates)}
+        ranked = sorted((p for p in everything if p[1] != p[0].score),
+                        key=lambda p: (-abs(p[1] - p[0].score), p[0].line, order[p[0].candidate]))
+        disagreements = []
+        for lab, judge, entry in ranked[:top]:
+            disagreements.append({
+                "sample_id": lab.sample_id, "candidate": lab.candidate, "rubric": rname, "line": lab.line,
+                "judge_score": judge, "human_score": lab.score, "diff": judge - lab.score,
+                "abs_diff": abs(judge - lab.score),
+                "reasoning": entry.done[0][3],
+                "judgments": [{"repeat": r, "judge": jd, "score": s, "reasoning": why}
+                              for r, jd, s, why in entry.done],
+            })
+        per_rubric.append({
+            "rubric": rname, "scale": [rubric["scale"]["min"], rubric["scale"]["max"]],
+            "n_labels": len(mine), "n_used": len(everything),
+            "n_no_judge_score": sum(no_score.values()), "n_failed_judgments": sum(failed.values()),
+            "overall": block(everything), "by_candidate": by_candidate, "by_judge": by_judge,
+            "disagreements": disagreements,
+        })
+
+    return {
+        "run": {"id": info.id, "name": info.name, "status": info.status, "judges": judges,
+                "candidates": candidates, "rubrics": list(rubrics), "pairwise_rubrics": sorted(pairwise)},
+        "labels": {"file": lf.source, "format": lf.format,
+                   "fields": {"id": id_field, "score": score_field, "rubric": rubric_field,
+                              "candidate": candidate_field},
+                   "n_rows": len(lf.rows), "n_matched": len(labels), "n_excluded": n_excluded,
+                   "n_missing_id": n_missing_id, "n_missing_score": n_missing_score,
+                   "n_unmatched": len(unmatched), "unmatched": unmatched[:MAX_LISTED]},
+        "a": "judge",
+        "b": "human",
+        "kind": "ordinal",
+        "rubrics": per_rubric,
+    }
+
+
+__all__ = ["agree_file", "agreement_block", "calibrate_run"]

@@ -1,0 +1,247 @@
+"""Reading label files: one row per labelled item, in JSONL or CSV, for `assay agree` and `assay calibrate`.
+
+A label file is CSV when its name ends in ``.csv`` (a header row names the columns) and JSONL otherwise (one
+JSON object per line; blank lines are skipped). Every row keeps the 1-based line number where it starts, so
+that every error and every listed row can name ``FILE:LINE``.
+
+Fields are named by a column (CSV) or a key (JSONL). In JSONL a field may be a dotted path into nested
+objects: ``scores.judge`` reads ``{"scores": {"judge": 7}}``; a key that itself contains dots is matched first.
+
+A value is **missing** when the field is absent, null, or an empty (or blank) string. Missing values are
+counted by the callers and left out, never guessed. In CSV every cell is text; `number_of` turns a cell into a
+number when it is written as one. In JSONL, numbers must be JSON numbers: ``"7"`` (a string) is not read as 7.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+from assay.errors import DatasetError
+
+MISSING: Any = object()  # the value of a missing field (absent, null or an empty string)
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    line: int
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LabelFile:
+    """The rows of a label file. ``columns``: the CSV header, or every top-level key seen in JSONL rows."""
+
+    source: str
+    format: str  # "jsonl" | "csv"
+    rows: list[LabelRow]
+    columns: list[str]
+
+    def value(self, row: LabelRow, field: str) -> Any:
+        """The row's value of ``field`` (a column, a key, or a dotted path in JSONL), or MISSING."""
+        return _lookup(row.data, field, self.source, row.line, self.format == "jsonl")
+
+    def has_field(self, field: str) -> bool:
+        """Whether any row could hold ``field``: a CSV header column, or a JSONL field present in some row."""
+        if self.format == "csv":
+            return field in self.columns
+        return any(_present(r.data, field) for r in self.rows)
+
+    def require_field(self, field: str, option: str) -> None:
+        """Raise a clear error when no row has ``field`` at all: almost always a typo in its name."""
+        if self.has_field(field):
+            return
+        import difflib
+
+        shown = ", ".join(self.columns[:20]) + (", ..." if len(self.columns) > 20 else "") or "none"
+        close = difflib.get_close_matches(field, self.columns, n=1)
+        hint = f' (did you mean "{close[0]}"?)' if close else ""
+        what = "column" if self.format == "csv" else "field"
+        raise DatasetError(f'{self.source}: no {what} "{field}" ({option}){hint}; '
+                           f"{'columns' if self.format == 'csv' else 'top-level fields'}: {shown}")
+
+
+def _present(data: dict[str, Any], field: str) -> bool:
+    if field in data:
+        return True
+    cur: Any = data
+    for part in field.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return False
+        cur = cur[part]
+    return True
+
+
+def _lookup(data: dict[str, Any], field: str, source: str, line: int, dotted: bool) -> Any:
+    if field in data:
+        value = data[field]
+    elif not dotted or "." not in field:
+        return MISSING
+    else:
+        value = data
+        walked: list[str] = []
+        for part in field.split("."):
+            if value is None:
+                return MISSING
+            if not isinstance(value, dict):
+                raise DatasetError(f'{source}:{line}: field "{field}": "{".".join(walked)}" is '
+                                   f"{_describe(value)}, not an object, so it has no \"{part}\"")
+            if part not in value:
+                return MISSING
+            value = value[part]
+            walked.append(part)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return MISSING
+    return value
+
+
+def _describe(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return f"a number ({v})"
+    if isinstance(v, str):
+        s = json.dumps(v, ensure_ascii=False)
+        return s if len(s) <= 40 else s[:36] + '..."'
+    if isinstance(v, dict):
+        return "an object"
+    if isinstance(v, list):
+        return "a list"
+    return type(v).__name__
+
+
+def describe_value(v: Any) -> str:
+    """A short description of a value for error messages."""
+    return _describe(v)
+
+
+def number_of(value: Any, *, csv_text: bool) -> float | int | None:
+    """The value as a finite number (an int when it is integral and written without a fraction), or None.
+
+    JSON numbers are numbers; booleans and JSON strings are not. CSV cells are numbers when ``float()`` reads
+    them (surrounding spaces allowed). NaN and infinities are never numbers.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if csv_text and isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            f = float(text)
+        except ValueError:
+            return None
+        return f if math.isfinite(f) else None
+    return None
+
+
+def _decoded(f: IO[bytes], source: str) -> Iterator[str]:
+    for n, raw in enumerate(f, 1):
+        try:
+            yield raw.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise DatasetError(f"{source}:{n}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column "
+                               f"{exc.start + 1}); re-save the file with UTF-8 encoding") from None
+
+
+def _read_jsonl(lines: Iterator[str], source: str) -> LabelFile:
+    rows: list[LabelRow] = []
+    keys: dict[str, None] = {}
+    for n, text in enumerate(lines, 1):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{source}:{n}: not valid JSON ({exc.msg} at column {exc.colno}); each line must "
+                               f"be one JSON object") from None
+        if not isinstance(obj, dict):
+            raise DatasetError(f"{source}:{n}: expected a JSON object, got {_describe(obj)}")
+        keys.update(dict.fromkeys(obj))
+        rows.append(LabelRow(n, obj))
+    return LabelFile(source, "jsonl", rows, list(keys))
+
+
+def _csv_error(source: str, line: int, exc: csv.Error) -> DatasetError:
+    msg = str(exc)
+    if "unexpected end of data" in msg:
+        msg = "a quoted cell is never closed (unbalanced double quote)"
+    return DatasetError(f"{source}:{line}: malformed CSV: {msg}; fix the quoting of this record")
+
+
+def _read_csv(lines: Iterator[str], source: str) -> LabelFile:
+    reader = csv.reader(lines, strict=True)
+    records = iter(reader)
+    header: list[str] | None = None
+    start = 1
+    while header is None:
+        start = reader.line_num + 1
+        try:
+            rec = next(records, None)
+        except csv.Error as exc:
+            raise _csv_error(source, start, exc) from None
+        if rec is None:
+            raise DatasetError(f"{source}: the file is empty; the first line must name the columns")
+        if any(c.strip() for c in rec):
+            header = [c.strip() for c in rec]
+    header_line = start
+    seen: set[str] = set()
+    for i, name in enumerate(header, 1):
+        if not name:
+            raise DatasetError(f"{source}:{header_line}: header column {i} has no name; name it or delete the "
+                               f"column (with pandas, write the file with index=False)")
+        if name in seen:
+            raise DatasetError(f'{source}:{header_line}: the header names column "{name}" twice; column names '
+                               f"must be unique")
+        seen.add(name)
+    rows: list[LabelRow] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            rec = next(records, None)
+        except csv.Error as exc:
+            raise _csv_error(source, start, exc) from None
+        if rec is None:
+            break
+        if not any(c.strip() for c in rec):  # a blank line, or a spreadsheet's row of empty cells
+            continue
+        if len(rec) != len(header):
+            raise DatasetError(f"{source}:{start}: {len(rec)} cells, but the header has {len(header)} columns; "
+                               f"every row needs one cell per column (leave a cell empty for a missing value)")
+        rows.append(LabelRow(start, dict(zip(header, rec))))
+    return LabelFile(source, "csv", rows, header)
+
+
+def read_label_file(path: str | Path) -> LabelFile:
+    """Read a JSONL or CSV label file. Raises `DatasetError` (naming the file and line) on anything malformed."""
+    p = Path(path)
+    source = str(path)
+    if not p.exists():
+        raise DatasetError(f"{source}: no such file; check the path")
+    if p.is_dir():
+        raise DatasetError(f"{source}: is a directory; give the path of a .jsonl or .csv file")
+    try:
+        with open(p, "rb") as f:
+            lines = _decoded(f, source)
+            if p.suffix.lower() == ".csv":
+                result = _read_csv(lines, source)
+            else:
+                result = _read_jsonl(lines, source)
+    except OSError as exc:
+        raise DatasetError(f"{source}: can't read the file: {exc.strerror or exc}") from exc
+    if not result.rows:
+        raise DatasetError(f"{source}: no rows" + (" (the file has only a header)" if result.format == "csv" else ""))
+    return result
+
+
+__all__ = ["LabelFile", "LabelRow", "MISSING", "describe_value", "number_of", "read_label_file"]
