@@ -29,7 +29,7 @@ def cli(ctx: click.Context, db: str | None) -> None:
 
 
 def _register() -> None:
-    from assay.cli import agree, dataset, init, models, results, rubric, run
+    from assay.cli import agree, compare, dataset, init, models, results, rubric, run
     cli.add_command(dataset.dataset)
     cli.add_command(rubric.rubric)
     cli.add_command(models.models)
@@ -39,6 +39,7 @@ def _register() -> None:
     cli.add_command(run.run)
     cli.add_command(run.runs)
     cli.add_command(results.results)
+    cli.add_command(compare.compare)
     cli.add_command(init.init)
 
 

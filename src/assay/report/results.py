@@ -8,6 +8,7 @@ JSON never has to guess how a number was made.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from itertools import combinations
 from statistics import median
 from typing import Any
@@ -39,18 +40,19 @@ def combine(values: list[float], rule: str) -> float:
     return float(np.mean(values))
 
 
-def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
-    info = store.get_run(run_id)
-    run_id = info.id  # the caller may have given a unique prefix
-    spec = info.spec
-    settings = spec.get("settings", {})
-    rule = settings.get("aggregate", "mean")
-    candidates = [c["label"] for c in spec["candidates"]]
-    judges = [j["label"] for j in spec["judges"]]
-    rubrics = {r["name"]: r for r in spec["rubrics"]}
-    pointwise = [name for name, r in rubrics.items() if r["kind"] != "pairwise"]
+@dataclass
+class Scores:
+    """A run's pointwise judgments, gathered: `raw[rubric][candidate][sample][judge]` = scores over repeats
+    (done only); `verdicts[rubric][candidate][sample]` = the one combined score per output."""
 
-    # raw[rubric][candidate][sample][judge] = scores over repeats (done judgments only)
+    raw: dict[str, dict[str, dict[str, dict[str, list[float]]]]]
+    verdicts: dict[str, dict[str, dict[str, float]]]
+    failed: dict[str, Counter[str]]
+    total: dict[str, Counter[str]]
+    versions: dict[str, set[str]]
+
+
+def load_scores(store: Store, run_id: str, rule: str) -> Scores:
     raw: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(list))))
     failed: dict[str, Counter[str]] = defaultdict(Counter)
@@ -63,17 +65,35 @@ def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
             raw[rubric][candidate][sample_id][judge].append(score)
         else:
             failed[rubric][candidate] += 1
+    verdicts: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for rubric, by_cand in raw.items():
+        for cand, by_sample in by_cand.items():
+            verdicts[rubric][cand] = {s: combine([combine(v, rule) for v in by_judge.values()], rule)
+                                      for s, by_judge in by_sample.items()}
+    return Scores(raw, verdicts, failed, total, versions)
 
+
+def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
+    info = store.get_run(run_id)
+    run_id = info.id  # the caller may have given a unique prefix
+    spec = info.spec
+    settings = spec.get("settings", {})
+    rule = settings.get("aggregate", "mean")
+    candidates = [c["label"] for c in spec["candidates"]]
+    judges = [j["label"] for j in spec["judges"]]
+    rubrics = {r["name"]: r for r in spec["rubrics"]}
+    pointwise = [name for name, r in rubrics.items() if r["kind"] != "pairwise"]
+
+    sc = load_scores(store, run_id, rule)
+    raw, failed, total, versions = sc.raw, sc.failed, sc.total, sc.versions
     per_rubric: list[dict[str, Any]] = []
-    verdicts: dict[str, dict[str, dict[str, float]]] = {}  # rubric → candidate → sample → one score
+    verdicts = sc.verdicts
     for rname in pointwise:
         rubric = rubrics[rname]
         scale = (rubric["scale"]["min"], rubric["scale"]["max"])
-        models, verdicts[rname] = [], {}
+        models = []
         for cand in candidates:
-            by_sample = {s: combine([combine(v, rule) for v in by_judge.values()], rule)
-                         for s, by_judge in raw[rname][cand].items()}
-            verdicts[rname][cand] = by_sample
+            by_sample = verdicts[rname][cand]
             summary = describe(list(by_sample.values()), scale=scale, seed=seed)
             n_failed, n_total = failed[rname][cand], total[rname][cand]
             share = n_failed / n_total if n_total else 0.0
@@ -84,7 +104,7 @@ def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
                            "versions": sorted(versions[rname]), "models": models,
                            "reliability": _reliability(raw[rname], judges, rule)})
 
-    comparisons = _comparisons(verdicts, candidates, seed)
+    comparisons = _comparisons({r: verdicts[r] for r in pointwise}, candidates, seed)
     for entry in per_rubric:
         entry["ranking"] = _ranking(entry, comparisons)
 

@@ -1,0 +1,113 @@
+"""Comparing the same model across two runs (before and after a prompt or model change), paired over the
+samples both runs scored. Refuses runs whose rubric or judge versions differ, unless forced."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assay.errors import AssayError
+from assay.report.results import ALPHA, _identity, load_scores
+from assay.rubric import Rubric
+from assay.stats import holm, paired_difference, verdict_sentence
+from assay.store.store import RunInfo, Store
+
+
+class IncomparableRuns(AssayError):
+    """The runs were scored with different rubric or judge versions."""
+
+
+def _rubric_versions(info: RunInfo) -> dict[str, tuple[str, str]]:
+    return {r["name"]: (r["kind"], Rubric.model_validate(r).version) for r in info.spec["rubrics"]}
+
+
+def _judges(info: RunInfo) -> dict[str, str]:
+    return {j["label"]: _identity(j) for j in info.spec["judges"]}
+
+
+def _model_pairs(a: RunInfo, b: RunInfo, model: str | None) -> list[tuple[str, str]]:
+    labels_a = [c["label"] for c in a.spec["candidates"]]
+    labels_b = [c["label"] for c in b.spec["candidates"]]
+    if model:
+        before, _, after = model.partition(":")
+        after = after or before
+        if before not in labels_a:
+            raise AssayError(f"run {a.id} has no candidate {before!r} (it has {', '.join(labels_a)})")
+        if after not in labels_b:
+            raise AssayError(f"run {b.id} has no candidate {after!r} (it has {', '.join(labels_b)})")
+        return [(before, after)]
+    common = [m for m in labels_a if m in labels_b]
+    if common:
+        return [(m, m) for m in common]
+    if len(labels_a) == 1 and len(labels_b) == 1:
+        return [(labels_a[0], labels_b[0])]
+    raise AssayError(f"the runs share no candidate label; name the pair with --model BEFORE:AFTER "
+                     f"(run {a.id}: {', '.join(labels_a)}; run {b.id}: {', '.join(labels_b)})")
+
+
+def compare_runs(store: Store, run_a: str, run_b: str, *, model: str | None = None, force: bool = False,
+                 fail_if_worse: float | None = None, seed: int = 0) -> dict[str, Any]:
+    """Run B (after) against run A (before): per rubric and model, the paired difference B − A."""
+    a, b = store.get_run(run_a), store.get_run(run_b)
+    warnings: list[str] = []
+    rubrics_a, rubrics_b = _rubric_versions(a), _rubric_versions(b)
+    shared = [r for r in rubrics_a if r in rubrics_b and rubrics_a[r][0] != "pairwise"]
+    if not shared:
+        raise AssayError(f"runs {a.id} and {b.id} share no scored rubric (by name)")
+    problems = [f"rubric {r!r} differs (version {rubrics_a[r][1]} in {a.id}, {rubrics_b[r][1]} in {b.id})"
+                for r in shared if rubrics_a[r] != rubrics_b[r]]
+    judges_a, judges_b = _judges(a), _judges(b)
+    if judges_a != judges_b:
+        problems.append(f"the judges differ ({_describe(judges_a)} in {a.id}, {_describe(judges_b)} in {b.id})")
+    if problems and not force:
+        raise IncomparableRuns("refusing to compare: " + "; ".join(problems) +
+                               ". Scores from different rubrics or judges don't measure the same thing; "
+                               "pass --force to compare anyway")
+    warnings.extend(f"compared although {p}" for p in problems)
+
+    rule_a = a.spec.get("settings", {}).get("aggregate", "mean")
+    scores_a = load_scores(store, a.id, rule_a).verdicts
+    scores_b = load_scores(store, b.id, b.spec.get("settings", {}).get("aggregate", "mean")).verdicts
+    entries: list[dict[str, Any]] = []
+    for rubric in shared:
+        for before, after in _model_pairs(a, b, model):
+            xa, xb = scores_a[rubric][before], scores_b[rubric][after]
+            common = sorted(set(xa) & set(xb))
+            entry: dict[str, Any] = {"rubric": rubric, "before": before, "after": after, "n_shared": len(common)}
+            if len(common) >= 2:
+                entry["_cmp"] = paired_difference([xb[s] for s in common], [xa[s] for s in common], seed=seed)
+            entries.append(entry)
+    tested = [e for e in entries if "_cmp" in e and e["_cmp"].p_value is not None]
+    adjusted = holm([e["_cmp"].p_value for e in tested]) if tested else []
+    several = len(tested) > 1
+    for entry, p_adj in zip(tested, adjusted):
+        entry["p_value_adjusted"] = p_adj
+    worse = []
+    for entry in entries:
+        cmp = entry.pop("_cmp", None)
+        name_b, name_a = f"{entry['after']} ({b.id})", f"{entry['before']} ({a.id})"
+        if cmp is None:
+            entry["sentence"] = f"On {entry['rubric']}, the runs share too few scored samples ({entry['n_shared']})."
+            entry["significant"] = False
+            continue
+        p_adj = entry.get("p_value_adjusted")
+        entry.update(cmp.to_dict())  # mean_a is after (run B), mean_b before (run A); mean_diff = after - before
+        entry["significant"] = cmp.significant(ALPHA, p_adj if several else None)
+        entry["sentence"] = verdict_sentence(name_b, name_a, cmp, rubric=entry["rubric"],
+                                             adjusted_p=p_adj if several else None)
+        if fail_if_worse is not None and entry["significant"] and cmp.mean_diff < -fail_if_worse:
+            worse.append(entry)
+    return {
+        "before": {"id": a.id, "name": a.name, "dataset": a.spec["dataset"]},
+        "after": {"id": b.id, "name": b.name, "dataset": b.spec["dataset"]},
+        "warnings": warnings, "comparisons": entries,
+        "adjustment": f"Holm over {len(tested)} comparison(s)" if several else "none (a single comparison)",
+        "fail_if_worse": fail_if_worse,
+        "worse": [{"rubric": e["rubric"], "model": e["after"], "mean_diff": e["mean_diff"]} for e in worse],
+        "method": "paired over samples (by id) scored in both runs; difference = after − before; significant = "
+                  "adjusted p < 0.05 and 95% CI excluding zero; --fail-if-worse DELTA fails when a difference is "
+                  "significant and below −DELTA",
+    }
+
+
+def _describe(judges: dict[str, str]) -> str:
+    return ", ".join(f"{label}#{identity[:8]}" for label, identity in judges.items())

@@ -1,0 +1,66 @@
+"""`assay compare BEFORE AFTER`: one model across two runs, refusing apples-to-oranges comparisons."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import Project
+
+
+def _two_runs(project: Project, before: str, after: str, **after_rubric) -> tuple[str, str]:
+    project.model("bot", before)
+    first = project.run_json(project.spec(candidates=["bot"], name="before"))["run"]["id"]
+    project.model("bot", after)
+    if after_rubric:
+        project.rubric(**after_rubric)
+    second = project.run_json(project.spec(candidates=["bot"], name="after"))["run"]["id"]
+    return first, second
+
+
+def test_a_worse_model_fails_the_check(project: Project) -> None:
+    before, after = _two_runs(project, "bot-q8", "bot-q5")
+    result = project.cli("compare", before, after, "--fail-if-worse", "1", "--json", ok=False)
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    (cmp,) = data["comparisons"]
+    assert cmp["n_shared"] == 12 and cmp["mean_diff"] == -3.0 and cmp["significant"]
+    assert data["worse"] == [{"rubric": "quality", "model": "bot", "mean_diff": -3.0}]
+    assert "is better than" in cmp["sentence"] and cmp["sentence"].index(before) < cmp["sentence"].index(after)
+    # Worse, but not by more than the allowed margin: the check passes.
+    assert project.cli("compare", before, after, "--fail-if-worse", "4").exit_code == 0
+
+
+def test_an_improvement_passes(project: Project) -> None:
+    before, after = _two_runs(project, "bot-q5", "bot-q7")
+    data = json.loads(project.cli("compare", before, after, "--fail-if-worse", "0", "--json").stdout)
+    assert "bot (" + after + ") is better than bot (" + before + ") by 2" in data["comparisons"][0]["sentence"]
+    assert data["worse"] == []
+
+
+def test_runs_with_different_rubric_versions_are_refused_unless_forced(project: Project) -> None:
+    before, after = _two_runs(project, "bot-q8", "bot-q8", description="A reworded rubric.")
+    result = project.cli("compare", before, after, ok=False)
+    assert result.exit_code == 2 and "rubric 'quality' differs" in result.output and "--force" in result.output
+    forced = json.loads(project.cli("compare", before, after, "--force", "--json").stdout)
+    assert forced["warnings"] and forced["comparisons"][0]["mean_diff"] == 0.0
+
+
+def test_runs_with_different_judges_are_refused(project: Project) -> None:
+    project.model("bot", "bot-q6")
+    first = project.run_json(project.spec(candidates=["bot"]))["run"]["id"]
+    project.model("judge", "another-judge")
+    second = project.run_json(project.spec(candidates=["bot"]))["run"]["id"]
+    assert "the judges differ" in project.cli("compare", first, second, ok=False).output
+
+
+def test_a_renamed_model_is_followed_with_before_after(project: Project) -> None:
+    first = project.run_json(project.spec(candidates=["weak"]))["run"]["id"]
+    second = project.run_json(project.spec(candidates=["strong"]))["run"]["id"]
+    data = json.loads(project.cli("compare", first, second, "--model", "weak:strong", "--json").stdout)
+    assert data["comparisons"][0]["mean_diff"] == 4.0
+    assert "no candidate 'nope'" in project.cli("compare", first, second, "--model", "nope", ok=False).output
+
+
+def test_compare_with_one_run_shows_its_models(project: Project) -> None:
+    run_id = project.run_json(project.spec(candidates=["strong", "weak"]))["run"]["id"]
+    assert "strong is better than weak" in project.cli("compare", run_id).output
