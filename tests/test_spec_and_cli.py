@@ -145,3 +145,15 @@ def test_quickstart_example_is_the_starter() -> None:
 def test_load_spec_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="can't read spec"):
         load_spec(tmp_path / "nope.yaml")
+
+
+def test_a_spec_can_name_a_shipped_template(project: Project) -> None:
+    path = project.spec(candidates=["strong"], rubrics=[{"template": "accuracy"},
+                                                        {"template": "tone", "name": "polite", "scale": {"min": 1, "max": 3}}])
+    spec = load_spec(path)
+    assert [r.name for r in spec.rubrics] == ["accuracy", "polite"]
+    assert (spec.rubrics[1].scale.min, spec.rubrics[1].scale.max) == (1, 3)
+    data = yaml.safe_load(path.read_text())
+    data["rubrics"] = [{"template": "no-such-template"}]
+    path.write_text(yaml.safe_dump(data))
+    assert "no-such-template" in _fails(project, "run", str(path))

@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assay.config.models import ModelSpec
-from assay.errors import SpecError
+from assay.errors import RubricError, SpecError
 from assay.rubric import Rubric, load_rubric, rubric_from_mapping
 from assay.rubric.load import describe_validation_error
 
@@ -148,11 +148,22 @@ def _resolve_model(ref: Any, known: dict[str, ModelSpec], where: str, config: Pa
 
 
 def _resolve_rubric(ref: Any, base: Path, where: str) -> Rubric:
+    """A rubric file, an inline rubric, or a shipped template: `{template: accuracy, scale: {...}, ...}`."""
     if isinstance(ref, str):
         path = (base / ref)
         if not path.is_file():
-            raise SpecError(f"{where}: rubric file {ref!r} not found (looked for {path})")
+            raise SpecError(f"{where}: rubric file {ref!r} not found (looked for {path}); to use a shipped "
+                            "template write {template: NAME}")
         return load_rubric(path)
+    if isinstance(ref, dict) and "template" in ref and isinstance(ref["template"], str) \
+            and "{{" not in ref["template"]:
+        from assay.rubric.library import load_template
+
+        overrides = {k: v for k, v in ref.items() if k != "template"}
+        try:
+            return load_template(ref["template"], **overrides)
+        except RubricError as e:
+            raise RubricError(f"{where}: {e}") from None
     return rubric_from_mapping(ref, where=where)
 
 
