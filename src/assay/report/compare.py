@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from assay.errors import AssayError
-from assay.report.results import ALPHA, _identity, load_scores
+from assay.report.results import ALPHA, RESULTS_SCHEMA_VERSION, _identity, load_scores
 from assay.rubric import Rubric
 from assay.stats import holm, paired_difference, verdict_sentence
 from assay.store.store import RunInfo, Store
@@ -97,6 +97,7 @@ def compare_runs(store: Store, run_a: str, run_b: str, *, model: str | None = No
         if fail_if_worse is not None and entry["significant"] and cmp.mean_diff < -fail_if_worse:
             worse.append(entry)
     return {
+        "schema_version": RESULTS_SCHEMA_VERSION,
         "before": {"id": a.id, "name": a.name, "dataset": a.spec["dataset"]},
         "after": {"id": b.id, "name": b.name, "dataset": b.spec["dataset"]},
         "warnings": warnings, "comparisons": entries,

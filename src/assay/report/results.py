@@ -19,6 +19,7 @@ from assay.stats import (RANKING_RULE, agreement, bradley_terry, describe, group
                          length_controlled_win_rate, paired_difference, verdict_sentence, win_rate)
 from assay.store.store import Store
 
+RESULTS_SCHEMA_VERSION = 1  # bump when a field of the results JSON changes meaning or goes away
 FAILED_SHARE_FLAG = 0.05
 ALPHA = 0.05
 AGGREGATE_RULES = {
@@ -112,6 +113,7 @@ def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
     pairwise = [_pairwise(store, run_id, name, rubrics[name], candidates, judges, rule, seed)
                 for name in rubrics if rubrics[name]["kind"] == "pairwise"]
     return {
+        "schema_version": RESULTS_SCHEMA_VERSION,
         "run": {"id": info.id, "name": info.name, "status": info.status, "created_at": info.created_at,
                 "dataset": spec["dataset"], "candidates": candidates, "judges": judges,
                 "judge": judges[0], "judge_model": spec["judges"][0]["model"],
