@@ -103,7 +103,7 @@ def test_templates_lists_the_library(project: Project) -> None:
     assert all(name in out for name in ("accuracy", "format-compliance", "refusal-appropriateness"))
     entries = json.loads(project.cli("rubric", "templates", "--json").stdout)
     assert [e["name"] for e in entries] == template_names() and len(entries) >= 12
-    assert {"name": "tone", "kind": "direct", "scale": {"min": 1, "max": 5}} .items() <= \
+    assert {"name": "tone", "kind": "direct", "scale": {"min": 1, "max": 5}}.items() <= \
         next(e for e in entries if e["name"] == "tone").items()
 
 
@@ -208,6 +208,16 @@ def test_rubric_test_repeat_summarizes_scores_and_shows_failures(project: Projec
     assert "raw answer: 'The score is probably high'" in result.output and "scores:" not in result.output
 
 
+def test_rubric_test_reads_the_judge_from_another_config(project: Project) -> None:
+    project.model("judge7", "judge-q7")
+    config = project.write_config().rename(project.root / "elsewhere.yaml")
+    _import(project)
+    args = ("rubric", "test", "helpfulness", "--dataset", "qa", "--row", "q2", "--judge", "judge7",
+            "--output", "Four. quality=5")
+    assert "no project config (assay.yaml)" in _fails(project, *args)
+    assert "score 5 (scale 1-5)" in project.cli(*args, "--config", str(config)).output
+
+
 def test_rubric_test_errors_are_clean(project: Project) -> None:
     project.write_config()
     _import(project)
@@ -215,6 +225,7 @@ def test_rubric_test_errors_are_clean(project: Project) -> None:
     assert "--row ID or --random" in _fails(project, *base)
     assert "--row ID or --random" in _fails(project, *base, "--row", "q1", "--random")
     assert "no row with id 'nope'" in _fails(project, *base, "--row", "nope")
+    assert "--seed goes with --random" in _fails(project, *base, "--row", "q1", "--seed", "3")
     assert "unknown model label 'nobody'" in _fails(project, "rubric", "test", "quality.yaml", "--dataset", "qa",
                                                     "--row", "q1", "--judge", "nobody")
     assert "no dataset named 'gone'" in _fails(project, "rubric", "test", "quality.yaml", "--dataset", "gone",

@@ -176,7 +176,8 @@ def lint_(ctx: click.Context, target: str, as_json: bool) -> None:
 # -- test -----------------------------------------------------------------------------------------------------
 
 
-async def _judge_repeatedly(spec: ModelSpec, rub: Rubric, messages: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
+async def _judge_repeatedly(spec: ModelSpec, rub: Rubric, messages: list[dict[str, Any]],
+                            k: int) -> list[dict[str, Any]]:
     from assay.engine.oneshot import call_once
     from assay.judge import VerdictError, parse_verdict, verdict_schema
     from assay.providers import CompletionRequest
@@ -350,10 +351,10 @@ def _clip(text: str) -> str:
 
 def generation_prompt(samples: list[Sample], *, dataset: str, goal: str | None, allow_adherence: bool) -> str:
     """The user message asking for rubric proposals, with the sampled rows fenced as data."""
-    kinds = ('- kind: "direct" (the judge sees the conversation and the response), or "adherence" (the judge also '
+    kinds = ('- have kind "direct" (the judge sees the conversation and the response), or "adherence" (the judge also '
              "sees the reference response and scores the response against it; use it only for dimensions where "
              "matching the reference is what matters);") if allow_adherence else \
-        '- kind: "direct" (the judge sees the conversation and the response; these rows have no reference);'
+        '- have kind "direct" (the judge sees the conversation and the response; these rows have no reference);'
     lines = [
         f"Propose between {MIN_PROPOSALS} and {MAX_PROPOSALS} rubrics for evaluating AI responses to requests like "
         "the examples below.",
@@ -514,7 +515,8 @@ def generate(ctx: click.Context, dataset_ref: str, goal: str | None, judge_label
     created = _now()
     out_dir.mkdir(parents=True, exist_ok=True)
     for rub, yaml_path, json_path in targets:
-        header = (f"Proposed by `assay rubric generate` on {created}: model {spec.label} ({spec.model or spec.provider}, "
+        header = (f"Proposed by `assay rubric generate` on {created}: model {spec.label} "
+                  f"({spec.model or spec.provider}, "
                   f"identity {spec.identity}),\nfrom {len(samples)} rows of dataset {dataset} (seed {seed}), "
                   f"prompt sha256 {prompt_hash[:16]}.\nA draft: review and edit it before use. "
                   f"Prompt and sampled rows: {json_path.name}")

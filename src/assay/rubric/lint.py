@@ -15,7 +15,7 @@ deliberately simple:
 | `scale-not-shown` | warning | the template shows none of `score_min`, `score_max`, `score_levels` |
 | `description-not-shown` | warning | the template never shows `{{ rubric_description }}` |
 | `no-context` | warning | a direct rubric whose template never shows `{{ conversation_context }}` |
-| `reference-in-direct` | warning | a direct rubric shows `{{ conversation_response }}`: rows without one show an empty reference |
+| `reference-in-direct` | warning | a direct rubric shows `{{ conversation_response }}` (empty on rows without one) |
 | `vague-description` | warning | the description is under 40 characters, or has fewer than 3 concrete words |
 
 A *concrete word* is a word of 4 or more letters that is neither a common function word nor a generic word of
