@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[local,test]'
+.venv/bin/python -m pip install --quiet -e '.[local,anthropic,test]'
 exec .venv/bin/python -m pytest "$@"

@@ -23,7 +23,7 @@ def test_list_shows_entries_and_whether_their_key_is_set_never_the_key(project: 
     project.models["claude"] = {"provider": "anthropic", "model": "claude-x"}
     project.write_config()
     rows = _list(project)
-    assert list(rows) == ["strong", "weak", "judge", "claude"]
+    assert sorted(rows) == ["claude", "judge", "strong", "weak"]
     assert rows["strong"] == {
         "label": "strong", "provider": "openai", "model": "strong-q8", "base_url": project.server.url,
         "concurrency": 4, "rpm": 120.0, "price": {"input_per_mtok": 2.5, "output_per_mtok": 10.0},

@@ -6,6 +6,7 @@ importlib.metadata discovers it as it would an installed distribution's.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -84,3 +85,11 @@ def test_a_bad_plugin_entry_is_reported_before_the_run(project: Project, echo_in
     project.models["judge"] = {"provider": "echo"}
     result = project.cli("run", str(project.spec(candidates=["mirror"])), ok=False)
     assert result.exit_code == 2 and "options.prefix must be a string" in result.output
+
+
+def test_models_test_smoke_tests_a_plugin_entry(project: Project, echo_installed: str) -> None:
+    project.models["mirror"] = {"provider": "echo", "options": {"prefix": "echo: "}}
+    project.write_config()
+    result = json.loads(project.cli("models", "test", "mirror", "--json").stdout)
+    assert result["plain"] == {**result["plain"], "ok": True, "answer": "echo: " + ".ko drow eht htiw ylpeR"}
+    assert result["structured"]["ok"] and result["structured"]["score"] == 5

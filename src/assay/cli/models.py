@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
-from assay.cli.common import console, print_json
+from assay.cli.common import print_json
 from assay.config.models import ModelSpec
 from assay.errors import ProviderError, SpecError
 
@@ -79,20 +78,27 @@ def list_(config: Path | None, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    out = console()
     if not rows:
-        out.print(f"no model entries in {path}")
+        click.echo(f"no model entries in {path}")
         return
-    table = Table("label", "provider", "model", "base_url", "conc.", "rpm", "price/Mtok in, out", "key variable",
-                  title=str(path), title_justify="left")
+    # Two lines per entry rather than a table: a URL and a variable name stay whole in any terminal width.
+    click.echo(f"{len(rows)} model entr{'y' if len(rows) == 1 else 'ies'} in {path}")
+    width = max(len(r["label"]) for r in rows) + 2
     for r in rows:
-        price = r["price"]
-        key = "—" if r["api_key_env"] is None else \
-            f"{r['api_key_env']} " + ("set" if r["api_key_set"] else "[red]not set[/]")
-        table.add_row(r["label"], r["provider"], r["model"] or "—", r["base_url"] or "(default)",
-                      str(r["concurrency"]), "—" if r["rpm"] is None else f"{r['rpm']:g}",
-                      "—" if price is None else f"{price['input_per_mtok']:g}, {price['output_per_mtok']:g}", key)
-    out.print(table)
+        where = f" at {r['base_url']}" if r["base_url"] else ""
+        click.echo(f"{click.style(r['label'].ljust(width), bold=True)}{r['provider']}: {r['model'] or '—'}{where}")
+        details = [f"concurrency {r['concurrency']}"]
+        if r["rpm"] is not None:
+            details.append(f"{r['rpm']:g} rpm")
+        if r["price"] is not None:
+            details.append(f"price {r['price']['input_per_mtok']:g} in / {r['price']['output_per_mtok']:g} out "
+                           "per Mtok")
+        if r["api_key_env"] is None:
+            details.append("no key variable")
+        else:
+            state = click.style("set", fg="green") if r["api_key_set"] else click.style("not set", fg="red")
+            details.append(f"key from {r['api_key_env']} ({state})")
+        click.echo(" " * width + ", ".join(details))
 
 
 async def _smoke(spec: ModelSpec) -> dict[str, Any]:

@@ -56,10 +56,10 @@ def _import_sdk() -> Any:
 def _sampling_route(sdk: Any) -> str:
     """How this SDK can send temperature/top_p: "kwargs" (0.x), "extra_body" (1.x) or "" (API rejects them)."""
     try:
-        create = importlib.import_module("anthropic.resources").AsyncMessages.create
+        create = importlib.import_module(f"{sdk.__name__}.resources").AsyncMessages.create
         if "temperature" in inspect.signature(create).parameters:
             return "kwargs"
-        api_version = importlib.import_module("anthropic._constants").ANTHROPIC_API_VERSION
+        api_version = importlib.import_module(f"{sdk.__name__}._constants").ANTHROPIC_API_VERSION
     except (ImportError, AttributeError, TypeError, ValueError):
         api_version = _NO_SAMPLING_API
     return "extra_body" if str(api_version) < _NO_SAMPLING_API else ""
