@@ -64,3 +64,11 @@ def test_a_renamed_model_is_followed_with_before_after(project: Project) -> None
 def test_compare_with_one_run_shows_its_models(project: Project) -> None:
     run_id = project.run_json(project.spec(candidates=["strong", "weak"]))["run"]["id"]
     assert "strong is better than weak" in project.cli("compare", run_id).output
+
+
+def test_python_api_compare(project: Project) -> None:
+    import assay
+
+    before, after = _two_runs(project, "bot-q6", "bot-q7")
+    data = assay.compare(before, after, db=project.db)
+    assert data["comparisons"][0]["mean_diff"] == 1.0 and data["schema_version"] == 1

@@ -3,6 +3,7 @@
     import assay
     outcome = assay.run("eval.yaml")          # run a spec to the end
     data = assay.results(outcome.run_id)      # every statistic, as a dict
+    diff = assay.compare(before_id, after_id) # one model across two runs
 """
 
 from __future__ import annotations
@@ -31,5 +32,18 @@ def results(run_id: str, *, db: str | Path | None = None) -> dict[str, Any]:
         store.close()
 
 
-__all__ = ["AssayError", "EvalSpec", "ModelSpec", "Rubric", "RunOutcome", "Sample", "load_rubric", "load_spec",
-           "results", "resume", "run"]
+def compare(before_run: str, after_run: str, *, model: str | None = None, force: bool = False,
+            fail_if_worse: float | None = None, db: str | Path | None = None) -> dict[str, Any]:
+    """One model across two runs: the same numbers `assay compare BEFORE AFTER --json` prints."""
+    from assay.report.compare import compare_runs
+    from assay.store import Store
+
+    store = Store(db)
+    try:
+        return compare_runs(store, before_run, after_run, model=model, force=force, fail_if_worse=fail_if_worse)
+    finally:
+        store.close()
+
+
+__all__ = ["AssayError", "EvalSpec", "ModelSpec", "Rubric", "RunOutcome", "Sample", "compare", "load_rubric",
+           "load_spec", "results", "resume", "run"]

@@ -50,6 +50,10 @@ def print_results(data: dict[str, Any]) -> None:
         out.print("\n[bold]Which model is better[/]")
         for c in data["comparisons"]:
             out.print(f"• {c['sentence']}" + _power_note(c))
+            if c.get("wins") is not None:
+                effect = "" if c.get("effect_size") is None else f", effect size {c['effect_size']:.2f} (Cohen's d_z)"
+                out.print(f"  [dim]per sample, {c['model_a']} won {c['wins']}, tied {c['ties']}, lost {c['losses']}"
+                          f"{effect}[/]")
         tests = {c.get("test") for c in data["comparisons"] if c.get("test")}
         if tests:
             adj = next((c["adjustment"] for c in data["comparisons"] if c.get("adjustment")), "")
