@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from click.testing import CliRunner
 from scipy import stats
 
@@ -161,7 +162,8 @@ def test_agree_bad_jsonl_input_gives_clean_errors(tmp_path: Path, content, args,
 
 
 @pytest.mark.parametrize("rows, args, message", [
-    ([["j", "h"], ["1", "2"], ["3", "abc"]], ["--kind", "continuous"], 'labels.csv:3: field "h" is "abc", not a number'),
+    ([["j", "h"], ["1", "2"], ["3", "abc"]], ["--kind", "continuous"],
+     'labels.csv:3: field "h" is "abc", not a number'),
     ([["j", "h"], ["1", "2"], ["3", "4", "5"]], [], "labels.csv:3: 3 cells, but the header has 2 columns"),
     ([["j", "hh"], ["1", "2"]], [], 'no column "h" (--b) (did you mean "hh"?)'),
     ([["j", "h"]], [], "no rows (the file has only a header)"),
@@ -318,3 +320,36 @@ def test_calibrate_on_a_run_with_a_limit_treats_later_samples_as_unmatched(proje
     data = json.loads(project.cli("calibrate", run_id, "--human", str(path), "--json").stdout)
     assert data["labels"]["n_matched"] == 3 and data["labels"]["n_unmatched"] == 2
     assert data["rubrics"][0]["overall"]["exact_agreement"] == 1.0
+
+
+def test_calibrate_a_jury_with_repeats_reports_each_judge(project: Project) -> None:
+    project.model("judge2", "judge-two")
+    spec = project.spec(candidates=["strong"], settings={"judge_samples": 2})
+    data = yaml.safe_load(spec.read_text())
+    data.pop("judge")
+    data["judges"] = ["judge", "judge2"]
+    spec.write_text(yaml.safe_dump(data))
+    run_id = project.run_json(spec)["run"]["id"]
+    path = write_jsonl(project.root / "h.jsonl", [{"id": f"q{i}", "score": 8 if i else 3} for i in range(4)])
+    out = json.loads(project.cli("calibrate", run_id, "--human", str(path), "--json").stdout)
+    assert out["run"]["judges"] == ["judge", "judge2"]
+    (quality,) = out["rubrics"]
+    assert [j["judge"] for j in quality["by_judge"]] == ["judge", "judge2"]
+    assert all(j["n"] == 4 and j["exact_agreement"] == 0.75 for j in quality["by_judge"])
+    (dis,) = quality["disagreements"]
+    assert dis["sample_id"] == "q0" and dis["judge_score"] == 8.0 and dis["diff"] == 5.0
+    assert sorted((j["judge"], j["repeat"]) for j in dis["judgments"]) == [
+        ("judge", 0), ("judge", 1), ("judge2", 0), ("judge2", 1)]
+
+
+def test_calibrate_skips_pairwise_rubrics(project: Project) -> None:
+    project.rubric("duel", kind="pairwise")
+    run_id = project.run_json(project.spec(candidates=["strong", "weak"], rubrics=["quality.yaml", "duel.yaml"]))[
+        "run"]["id"]
+    # One scored rubric: a row without a rubric is about "quality"; a row naming the pairwise rubric is unmatched.
+    path = write_jsonl(project.root / "h.jsonl", [{"id": "q0", "candidate": "weak", "score": 4},
+                                                  {"id": "q1", "candidate": "weak", "score": 4, "rubric": "duel"}])
+    out = json.loads(project.cli("calibrate", run_id, "--human", str(path), "--json").stdout)
+    assert out["run"]["rubrics"] == ["quality"] and out["run"]["pairwise_rubrics"] == ["duel"]
+    assert out["labels"]["n_matched"] == 1 and out["labels"]["unmatched"][0]["reason"] == "pairwise rubric: no scores"
+    assert [r["rubric"] for r in out["rubrics"]] == ["quality"]

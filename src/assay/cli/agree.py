@@ -171,8 +171,9 @@ def calibrate(ctx: click.Context, run_id: str, human: Path, id_field: str, score
                                overflow="fold")
             for d in r["disagreements"]:
                 why = d["reasoning"] or ""
-                dis.add_row(Text(d["sample_id"]), Text(d["candidate"]), _score(d["judge_score"]), _score(d["human_score"]),
-                            f"{d['diff']:+.2f}" if not float(d["diff"]).is_integer() else f"{int(d['diff']):+d}",
+                diff = f"{d['diff']:+.2f}" if not float(d["diff"]).is_integer() else f"{int(d['diff']):+d}"
+                dis.add_row(Text(d["sample_id"]), Text(d["candidate"]), _score(d["judge_score"]),
+                            _score(d["human_score"]), diff,
                             Text(why if len(why) <= 160 else why[:157] + "..."))
             out.print(dis)
         elif r["n_used"] and top:

@@ -33,9 +33,8 @@ def _register() -> None:
     cli.add_command(dataset.dataset)
     cli.add_command(rubric.rubric)
     cli.add_command(models.models)
-    for name in ("agree", "calibrate"):
-        if hasattr(agree, name):
-            cli.add_command(getattr(agree, name))
+    cli.add_command(agree.agree)
+    cli.add_command(agree.calibrate)
     cli.add_command(run.run)
     cli.add_command(run.runs)
     cli.add_command(results.results)

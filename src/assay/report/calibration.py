@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import DatasetError
-from assay.report.labels import MISSING, LabelFile, describe_value, number_of, read_label_file
+from assay.report.labels import MISSING, describe_value, number_of, read_label_file
 from assay.stats import agreement
 from assay.store.store import Store
 
@@ -209,8 +209,9 @@ def calibrate_run(store: Store, run_id: str, human: str | Path, *, id_field: str
                   top: int = 5) -> dict[str, Any]:
     """Agreement between a run's judge scores (rater A) and human labels (rater B), per rubric.
 
-    The judge score of a (sample, candidate, rubric) is the mean over its done judgments (repeats); failed
-    judgments are left out and counted. See docs/calibration.md for the matching rules and the output.
+    The judge score of a (sample, candidate, rubric) is the mean over repeats of its done judgments (with
+    several judges, the mean of the judges' means); failed judgments are left out and counted. See
+    docs/calibration.md for the matching rules and the output.
     """
     if top < 0:
         raise DatasetError(f"--top must be 0 or more, got {top}")
@@ -227,22 +228,12 @@ def calibrate_run(store: Store, run_id: str, human: str | Path, *, id_field: str
     limit = (spec.get("settings") or {}).get("limit")
     sample_ids = {s.id for s in store.iter_samples(info.dataset_id, limit=limit)}
 
-    judged: dict[tuple[str, str, str], _Judged] = defaultdict(_Judged)
-    for j in store.judgments(info.id):
-        entry = judged[(j["sample_id"], j["candidate"], j["rubric"])]
-        if j["status"] == "done" and j["score"] is not None:
-            entry.done.append((j["repeat"], j["judge"], float(j["score"]), j["reasoning"]))
-        else:
-            entry.failed += 1
-    for entry in judged.values():
-        entry.done.sort(key=lambda d: (d[0], d[1]))
-
     lf = read_label_file(human)
     lf.require_field(id_field, "--id-field")
     lf.require_field(score_field, "--score-field")
     if len(rubrics) > 1 and not lf.has_field(rubric_field):
-        raise DatasetError(f"{lf.source}: run {info.id} has {len(rubrics)} scored rubrics ({', '.join(rubrics)}), so every "
-                           f'label row must name its rubric, but the file has no "{rubric_field}" '
+        raise DatasetError(f"{lf.source}: run {info.id} has {len(rubrics)} scored rubrics ({', '.join(rubrics)}), "
+                           f'so every label row must name its rubric, but the file has no "{rubric_field}" '
                            f"{'column' if lf.format == 'csv' else 'field'}; add one (or name it with --rubric-field)")
     if len(candidates) > 1 and not lf.has_field(candidate_field):
         raise DatasetError(f"{lf.source}: run {info.id} has {len(candidates)} candidates ({', '.join(candidates)}), "
@@ -263,7 +254,8 @@ def calibrate_run(store: Store, run_id: str, human: str | Path, *, id_field: str
         if raw_score is not MISSING:
             score = number_of(raw_score, csv_text=csv_text)
             if score is None:
-                hint = " (in JSONL, write numbers without quotes)" if not csv_text and isinstance(raw_score, str) else ""
+                quoted = not csv_text and isinstance(raw_score, str)
+                hint = " (in JSONL, write numbers without quotes)" if quoted else ""
                 raise DatasetError(f'{where}: field "{score_field}" is {describe_value(raw_score)}, not a number'
                                    f"{hint}; leave it empty or null when the item has no human score")
         n_missing_id += raw_id is MISSING
@@ -314,6 +306,16 @@ def calibrate_run(store: Store, run_id: str, human: str | Path, *, id_field: str
                                f"on line {seen[key]}; keep one human score per item (e.g. the raters' mean)")
         seen[key] = row.line
         labels.append(_Label(row.line, sid, cand, rubric, score))
+
+    judged: dict[tuple[str, str, str], _Judged] = defaultdict(_Judged)
+    for j in store.judgments(info.id):
+        entry = judged[(j["sample_id"], j["candidate"], j["rubric"])]
+        if j["status"] == "done" and j["score"] is not None:
+            entry.done.append((j["repeat"], j["judge"], float(j["score"]), j["reasoning"]))
+        else:
+            entry.failed += 1
+    for entry in judged.values():
+        entry.done.sort(key=lambda d: (d[0], d[1]))
 
     per_rubric = []
     for rname, rubric in rubrics.items():
