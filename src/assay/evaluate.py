@@ -127,7 +127,7 @@ async def execute_run(store: Store, run_id: str, *, use_cache: bool = True,
     callers = {label: ModelCaller(m, providers[label], store=store, writer=writer, run_id=info.id,
                                   progress=progress, use_cache=use_cache, cached=cached, shared_limit=shared_limit)
                for label, m in models.items()}
-    engine = RunEngine(store=store, writer=writer, run_id=info.id, spec=spec, callers=callers, progress=progress,
+    engine = RunEngine(writer=writer, run_id=info.id, spec=spec, callers=callers, progress=progress,
                        done_outputs=done_outputs, done_judgments=done_judgments, done_pairwise=done_pairwise)
     if on_start:
         on_start(progress)

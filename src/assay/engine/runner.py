@@ -23,7 +23,7 @@ from assay.judge import (VerdictError, judge_messages, pairwise_messages, pairwi
                          parse_verdict, verdict_schema)
 from assay.providers.base import Completion, CompletionRequest
 from assay.rubric import Rubric
-from assay.store.store import Store, StoreWriter, now
+from assay.store.store import StoreWriter, now
 
 
 def generation_messages(spec: ModelSpec, sample: Sample) -> list[dict[str, Any]]:
@@ -81,11 +81,10 @@ class _Attempts:
 
 
 class RunEngine:
-    def __init__(self, *, store: Store, writer: StoreWriter, run_id: str, spec: EvalSpec,
+    def __init__(self, *, writer: StoreWriter, run_id: str, spec: EvalSpec,
                  callers: dict[str, ModelCaller], progress: RunProgress,
                  done_outputs: dict[tuple[str, str], str], done_judgments: set[tuple[str, str, str, str, int]],
                  done_pairwise: set[tuple[str, str, str, str, str, str, int]] | None = None):
-        self.store = store
         self.writer = writer
         self.run_id = run_id
         self.spec = spec
