@@ -110,3 +110,20 @@ def test_bradley_terry_ranks_three_models(project: Project) -> None:
 def test_a_pairwise_rubric_needs_two_candidates(project: Project) -> None:
     result = project.cli("run", str(project.spec(candidates=["strong"], rubrics=[PAIRWISE])), ok=False)
     assert result.exit_code != 0 and "at least two candidates" in result.output
+
+
+def test_a_jury_with_a_failing_judge_pairs_only_on_judges_common_to_both(project: Project) -> None:
+    # judge-b can't answer about `weak` (every verdict malformed); judge-a scores both models equally.
+    project.server.configure(judge_noise=0)
+    project.model("same", "same-q6")
+    project.model("judge-a", "judge-a")
+    project.model("judge-b", "judge-b")
+    spec = project.spec(candidates=["strong", "same"], judges=["judge-a", "judge-b"],
+                        settings={"judge_retries": 0})
+    # Without common-judge pairing, strong (both judges, 8) vs same (6) would still differ by 2; the point is
+    # that a missing judge on one side must not enter the comparison: check n_paired counts only full pairs.
+    project.server.set_faults([{"fault": "malformed", "model": "judge-b", "times": 6}])
+    data = project.run_json(spec)
+    (cmp,) = data["comparisons"]
+    assert cmp["mean_diff"] == 2.0 and cmp["n_paired"] == 12
+    assert sum(m["n_failed"] for m in _rubric(data)["models"]) == 6

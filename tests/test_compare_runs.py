@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Project
+from conftest import Project, chat_rows, write_jsonl
 
 
 def _two_runs(project: Project, before: str, after: str, **after_rubric) -> tuple[str, str]:
@@ -24,7 +24,8 @@ def test_a_worse_model_fails_the_check(project: Project) -> None:
     data = json.loads(result.stdout)
     (cmp,) = data["comparisons"]
     assert cmp["n_shared"] == 12 and cmp["mean_diff"] == -3.0 and cmp["significant"]
-    assert data["worse"] == [{"rubric": "quality", "model": "bot", "mean_diff": -3.0}]
+    assert data["worse"] == [{"rubric": "quality", "model": "bot", "mean_diff": -3.0,
+                              "reason": "significantly worse by more than 1"}]
     assert "is better than" in cmp["sentence"] and cmp["sentence"].index(before) < cmp["sentence"].index(after)
     # Worse, but not by more than the allowed margin: the check passes.
     assert project.cli("compare", before, after, "--fail-if-worse", "4").exit_code == 0
@@ -72,3 +73,23 @@ def test_python_api_compare(project: Project) -> None:
     before, after = _two_runs(project, "bot-q6", "bot-q7")
     data = assay.compare(before, after, db=project.db)
     assert data["comparisons"][0]["mean_diff"] == 1.0 and data["schema_version"] == 1
+
+
+def test_the_gate_fails_a_run_it_could_not_check(project: Project) -> None:
+    before = project.run_json(project.spec(candidates=["strong"]))["run"]["id"]
+    project.server.set_faults([{"fault": "404", "model": "strong-q8"}])  # every generation fails
+    after = project.run_json(project.spec(candidates=["strong"]), "--no-cache")["run"]["id"]
+    result = project.cli("compare", before, after, "--fail-if-worse", "1", "--json", ok=False)
+    assert result.exit_code == 1
+    (worse,) = json.loads(result.stdout)["worse"]
+    assert worse["reason"] == "too few samples scored in both runs to check" and worse["mean_diff"] is None
+    assert json.loads(result.stdout)["comparisons"][0]["failed_after"] == 12
+
+
+def test_different_dataset_versions_are_flagged(project: Project) -> None:
+    before = project.run_json(project.spec(candidates=["strong"]))["run"]["id"]
+    write_jsonl(project.root / "data.jsonl", chat_rows(13))
+    after = project.run_json(project.spec(candidates=["strong"]))["run"]["id"]
+    data = json.loads(project.cli("compare", before, after, "--json").stdout)
+    assert any("different versions of the dataset" in w for w in data["warnings"])
+    assert data["comparisons"][0]["n_shared"] == 12

@@ -40,6 +40,8 @@ def test_spec_references_config_labels_and_inline_models(project: Project) -> No
     ({"candidtes": ["strong"]}, "unknown key(s) candidtes"),
     ({"settings": {"judge_retries": -1}}, "judge_retries"),
     ({"candidates": ["strong", "strong"]}, "candidate labels must be unique"),
+    ({"settings": [1, 2]}, "'settings' must be a mapping"),
+    ({"dataset": {"name": "d", "path": "nope.jsonl"}}, "dataset file 'nope.jsonl' not found"),
 ])
 def test_bad_specs_fail_with_the_field_named(project: Project, change: dict, message: str) -> None:
     path = project.spec(candidates=["strong"])
@@ -157,3 +159,24 @@ def test_a_spec_can_name_a_shipped_template(project: Project) -> None:
     data["rubrics"] = [{"template": "no-such-template"}]
     path.write_text(yaml.safe_dump(data))
     assert "no-such-template" in _fails(project, "run", str(path))
+
+
+def test_a_spec_entry_may_rename_a_configured_model(project: Project) -> None:
+    spec = load_spec(project.spec(candidates=["strong", {"use": "strong", "label": "strong-copy"}]))
+    assert [c.label for c in spec.candidates] == ["strong", "strong-copy"]
+    assert spec.candidates[1].model == "strong-q8"
+
+
+def test_skipped_rows_of_a_spec_dataset_are_reported(project: Project) -> None:
+    with open(project.root / "data.jsonl", "a") as f:
+        f.write('{"input": "x", "refrence": "typo"}\n')
+    result = project.cli("run", str(project.spec(candidates=["strong"])), "--json")
+    assert "skipped 1 invalid row(s)" in result.stderr and "refrence" in result.stderr
+    path = project.spec(candidates=["strong"], dataset={"name": "data", "path": "data.jsonl", "strict": True})
+    assert "strict" in _fails(project, "run", str(path))
+
+
+def test_a_template_that_cannot_render_fails_before_the_run(project: Project) -> None:
+    project.rubric(template="{% for k, v in score_levels.items() %}{{ k }}{% endfor %}{{ eval_model_response }}")
+    out = _fails(project, "run", str(project.spec(candidates=["strong"])))
+    assert "fails to render" in out and project.server.stats()["calls"] == 0

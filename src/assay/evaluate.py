@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -16,15 +17,16 @@ from assay.dataset.parse import parse_file
 from assay.engine.calls import ModelCaller
 from assay.engine.progress import RunProgress
 from assay.engine.runner import RunEngine
-from assay.errors import RubricError, SpecError
+from assay.errors import AssayError, RubricError, SpecError
 from assay.providers import create_provider
+from assay.rubric.template import check_renders
 from assay.store.store import DatasetInfo, Store, StoreWriter
 
 
 @dataclass(frozen=True)
 class RunOutcome:
     run_id: str
-    status: str  # done | interrupted
+    status: str  # done | interrupted | failed
     progress: RunProgress
 
 
@@ -36,10 +38,15 @@ def import_dataset(store: Store, path: str | Path, *, name: str, kind: str = "ev
     return info, created, result
 
 
-def _resolve_dataset(store: Store, spec: EvalSpec) -> DatasetInfo:
+def _resolve_dataset(store: Store, spec: EvalSpec, warn: Callable[[str], None]) -> DatasetInfo:
     ref = spec.dataset
     if ref.path:
-        info, _, _ = import_dataset(store, ref.path, name=ref.name, kind=ref.kind)
+        info, _, result = import_dataset(store, ref.path, name=ref.name, kind=ref.kind, strict=ref.strict)
+        if result.errors:
+            shown = "; ".join(str(e) for e in result.errors[:3])
+            more = f" and {len(result.errors) - 3} more" if len(result.errors) > 3 else ""
+            warn(f"skipped {len(result.errors)} invalid row(s): {shown}{more} "
+                 "(set `strict: true` on the spec's dataset to refuse such a file)")
         return info
     return store.get_dataset(ref.name, ref.version)
 
@@ -51,6 +58,10 @@ def _check_dataset(store: Store, spec: EvalSpec, info: DatasetInfo) -> None:
     for judge in spec.judges:
         if judge.provider == "dataset":
             raise SpecError(f"judge {judge.label!r}: the dataset provider can't judge; use a model")
+    first = next(store.iter_samples(info.id, limit=1), None)
+    if first is not None:
+        for rubric in spec.rubrics:
+            check_renders(rubric, first)
     if not adherence and not from_rows:
         return
     missing_ref: list[str] = []
@@ -83,9 +94,11 @@ def _models(spec: EvalSpec) -> dict[str, ModelSpec]:
     return models
 
 
-def prepare_run(store: Store, spec: EvalSpec) -> str:
-    """Check everything that can be checked up front, then record the run and its spec snapshot."""
-    info = _resolve_dataset(store, spec)
+def prepare_run(store: Store, spec: EvalSpec, *, warn: Callable[[str], None] | None = None) -> str:
+    """Check everything that can be checked up front, then record the run and its spec snapshot.
+
+    `warn` receives what the user should know but that doesn't stop the run (rows skipped on import)."""
+    info = _resolve_dataset(store, spec, warn or (lambda message: warnings.warn(message, stacklevel=3)))
     _check_dataset(store, spec, info)
     for m in _models(spec).values():
         create_provider(m)  # constructing checks settings (keys present, files exist) without calling out
@@ -132,10 +145,13 @@ async def execute_run(store: Store, run_id: str, *, use_cache: bool = True,
     if on_start:
         on_start(progress)
     store.set_run_status(info.id, "running")
-    status = "interrupted"
+    status = "interrupted"  # Ctrl-C, or a task cancelled from outside
     try:
         await engine.execute(store.iter_samples(info.dataset_id, limit=spec.settings.limit))
         status = "done"
+    except Exception:
+        status = "failed"  # a bug or an unexpected provider answer: the run stops, resumable once fixed
+        raise
     finally:
         for p in providers.values():
             await p.aclose()
@@ -146,8 +162,18 @@ async def execute_run(store: Store, run_id: str, *, use_cache: bool = True,
     return RunOutcome(run_id=info.id, status=status, progress=progress)
 
 
+def _no_running_loop(name: str) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise AssayError(f"assay.{name}() can't be called inside a running event loop (a notebook, an async app); "
+                     f"there, use `await assay.evaluate.execute_run(store, run_id)` after `prepare_run`")
+
+
 def run(spec: EvalSpec | str | Path, *, db: str | Path | None = None, use_cache: bool = True) -> RunOutcome:
     """Run an eval spec (a path or an `EvalSpec`) to the end and return the outcome. Results: `assay.results`."""
+    _no_running_loop("run")
     if not isinstance(spec, EvalSpec):
         spec = load_spec(spec)
     store = Store(db)
@@ -159,6 +185,7 @@ def run(spec: EvalSpec | str | Path, *, db: str | Path | None = None, use_cache:
 
 
 def resume(run_id: str, *, db: str | Path | None = None, use_cache: bool = True) -> RunOutcome:
+    _no_running_loop("resume")
     store = Store(db)
     try:
         return asyncio.run(execute_run(store, run_id, use_cache=use_cache))

@@ -46,7 +46,6 @@ def compare(ctx: click.Context, run_a: str, run_b: str | None, model: str | None
             out.print(f"• {c['sentence']}")
         out.print(f"[dim]{data['method']}; adjustment: {data['adjustment']}[/]")
         for w in data["worse"]:
-            out.print(f"[red]✗ {w['model']} is worse on {w['rubric']} by {-w['mean_diff']:.2f} "
-                      f"(more than the allowed {fail_if_worse:g})[/]")
+            out.print(f"[red]✗ {w['model']} on {w['rubric']}: {w['reason']}[/]")
     if data["worse"]:
         sys.exit(1)

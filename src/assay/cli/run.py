@@ -33,7 +33,8 @@ def run(ctx: click.Context, spec: Path | None, resume_id: str | None, no_cache: 
         raise click.UsageError("give a SPEC file to run, or --resume RUN_ID (not both)")
     store = open_store(ctx)
     if spec is not None:
-        run_id = prepare_run(store, load_spec(spec, config=config))
+        run_id = prepare_run(store, load_spec(spec, config=config),
+                             warn=lambda message: click.secho(f"warning: {message}", fg="yellow", err=True))
     else:
         run_id = store.get_run(resume_id).id  # type: ignore[arg-type]
     out = console()

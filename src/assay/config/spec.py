@@ -40,6 +40,7 @@ class DatasetRef(BaseModel):
     version: str | None = None
     path: str | None = None
     kind: str = "eval"
+    strict: bool = False  # refuse a file with any invalid row instead of skipping those rows
 
 
 class EvalSpec(BaseModel):
@@ -137,7 +138,7 @@ def _resolve_model(ref: Any, known: dict[str, ModelSpec], where: str, config: Pa
         hint = f"labels in {config}: {', '.join(sorted(known)) or '(none)'}" if config else \
             "no project config (assay.yaml) was found beside the spec or in the current folder"
         raise SpecError(f"{where}: unknown model label {ref!r}; {hint}")
-    if isinstance(ref, dict) and "label" in ref and set(ref) == {"label"} | ({"use"} & set(ref)):
+    if isinstance(ref, dict) and set(ref) == {"label"}:
         return _resolve_model(ref["label"], known, where, config)
     if isinstance(ref, dict) and "use" in ref:
         # A configured model with overrides: {use: label, temperature: 0.7, label: new-label}
@@ -170,9 +171,15 @@ def _resolve_rubric(ref: Any, base: Path, where: str) -> Rubric:
 def _resolve_dataset(ref: Any, base: Path, where: str) -> DatasetRef:
     if isinstance(ref, dict):
         try:
-            return DatasetRef.model_validate(ref)
+            dataset = DatasetRef.model_validate(ref)
         except ValidationError as e:
             raise SpecError(describe_validation_error(e, f"{where}: invalid dataset")) from None
+        if dataset.path is None:
+            return dataset
+        path = base / dataset.path  # relative to the spec, like a plain file name
+        if not path.is_file():
+            raise SpecError(f"{where}: dataset file {dataset.path!r} not found (looked for {path})")
+        return dataset.model_copy(update={"path": str(path.resolve())})
     if not isinstance(ref, str) or not ref:
         raise SpecError(f"{where}: 'dataset' must be a file path or a stored dataset name")
     candidate = base / ref
@@ -217,6 +224,8 @@ def spec_from_mapping(data: dict[str, Any], *, base: Path, where: str, config: P
         raise SpecError(f"{where}: 'rubrics' must be a non-empty list of rubric files or inline rubrics")
     resolved = tuple(_resolve_model(c, known, f"{where}: candidates[{i}]", config) for i, c in enumerate(candidates))
     known = {**known, **{m.label: m for m in resolved}}  # the judge may name a model defined inline above
+    if not isinstance(data.get("settings") or {}, dict):
+        raise SpecError(f"{where}: 'settings' must be a mapping (judge_retries, judge_samples, aggregate, ...)")
     settings = dict(data.get("settings") or {})
     if "judge" in data:
         judge = data["judge"]

@@ -134,17 +134,25 @@ class RunEngine:
                 else:
                     await self._judge(job)
 
-        judges = [asyncio.create_task(judge_worker(j.label)) for j in self.spec.judges for _ in range(j.concurrency)]
-        try:
-            generators = [generate_worker(c) for c in self.spec.candidates for _ in range(c.concurrency)]
-            await asyncio.gather(feed(), *generators)
+        async def produce() -> None:
+            await asyncio.gather(feed(), *(generate_worker(c) for c in self.spec.candidates
+                                           for _ in range(c.concurrency)))
             for j in self.spec.judges:
                 for _ in range(j.concurrency):
                     await judge_queues[j.label].put(None)
-            await asyncio.gather(*judges)
+
+        tasks = [asyncio.create_task(produce())]
+        tasks += [asyncio.create_task(judge_worker(j.label)) for j in self.spec.judges for _ in range(j.concurrency)]
+        try:
+            # A worker that fails unexpectedly must stop the run, not leave the others waiting on its queue.
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                if task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
         finally:
-            for task in judges:
+            for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     # -- planning the judge's work ------------------------------------------------------------------------
 

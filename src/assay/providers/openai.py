@@ -114,13 +114,20 @@ class OpenAIProvider:
         try:
             data = json.loads(raw)
             choice = data["choices"][0]["message"]
+            if not isinstance(choice, dict):
+                raise TypeError
         except (ValueError, KeyError, IndexError, TypeError):
             raise RetryableError(f"malformed response body: {raw[:200]!r}", status=status) from None
         text = choice.get("content")
         if text is None and choice.get("tool_calls"):
             text = json.dumps(choice["tool_calls"], ensure_ascii=False)
-        usage = data.get("usage") or {}
-        return Completion(text=text or "", input_tokens=usage.get("prompt_tokens"),
+        elif text is None and isinstance(choice.get("refusal"), str):
+            text = choice["refusal"]  # the model declined: that is its answer, and it is judged as such
+        elif not isinstance(text, str):
+            finish = (data["choices"][0] or {}).get("finish_reason")
+            raise RetryableError(f"the response has no content (finish_reason: {finish})", status=status)
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        return Completion(text=text, input_tokens=usage.get("prompt_tokens"),
                           output_tokens=usage.get("completion_tokens"), latency_ms=latency_ms)
 
     async def aclose(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from assay.errors import AssayError
-from assay.report.results import ALPHA, RESULTS_SCHEMA_VERSION, _identity, load_scores
+from assay.report.results import ALPHA, RESULTS_SCHEMA_VERSION, _identity, load_scores, paired_verdicts
 from assay.rubric import Rubric
 from assay.stats import holm, paired_difference, verdict_sentence
 from assay.store.store import RunInfo, Store
@@ -64,17 +64,24 @@ def compare_runs(store: Store, run_a: str, run_b: str, *, model: str | None = No
                                "pass --force to compare anyway")
     warnings.extend(f"compared although {p}" for p in problems)
 
-    rule_a = a.spec.get("settings", {}).get("aggregate", "mean")
-    scores_a = load_scores(store, a.id, rule_a).verdicts
-    scores_b = load_scores(store, b.id, b.spec.get("settings", {}).get("aggregate", "mean")).verdicts
+    if a.spec["dataset"]["version"] != b.spec["dataset"]["version"]:
+        warnings.append(f"the runs used different versions of the dataset ({a.spec['dataset']['version']} and "
+                        f"{b.spec['dataset']['version']}); samples are paired by id, so make sure an id means "
+                        "the same question in both")
+    rule = a.spec.get("settings", {}).get("aggregate", "mean")
+    if b.spec.get("settings", {}).get("aggregate", "mean") != rule:
+        warnings.append("the runs combine several verdicts per output by different rules; the first run's "
+                        f"rule ({rule}) is used for both")
+    scores_a, scores_b = load_scores(store, a.id, rule), load_scores(store, b.id, rule)
     entries: list[dict[str, Any]] = []
     for rubric in shared:
         for before, after in _model_pairs(a, b, model):
-            xa, xb = scores_a[rubric][before], scores_b[rubric][after]
-            common = sorted(set(xa) & set(xb))
-            entry: dict[str, Any] = {"rubric": rubric, "before": before, "after": after, "n_shared": len(common)}
-            if len(common) >= 2:
-                entry["_cmp"] = paired_difference([xb[s] for s in common], [xa[s] for s in common], seed=seed)
+            x_after, x_before = paired_verdicts(scores_b.raw[rubric][after], scores_a.raw[rubric][before], rule)
+            entry: dict[str, Any] = {
+                "rubric": rubric, "before": before, "after": after, "n_shared": len(x_after),
+                "failed_before": scores_a.failed[rubric][before], "failed_after": scores_b.failed[rubric][after]}
+            if len(x_after) >= 2:
+                entry["_cmp"] = paired_difference(x_after, x_before, seed=seed)
             entries.append(entry)
     tested = [e for e in entries if "_cmp" in e and e["_cmp"].p_value is not None]
     adjusted = holm([e["_cmp"].p_value for e in tested]) if tested else []
@@ -88,6 +95,9 @@ def compare_runs(store: Store, run_a: str, run_b: str, *, model: str | None = No
         if cmp is None:
             entry["sentence"] = f"On {entry['rubric']}, the runs share too few scored samples ({entry['n_shared']})."
             entry["significant"] = False
+            if fail_if_worse is not None:  # a gate must not pass a run it could not check
+                worse.append({**entry, "mean_diff": None,
+                              "reason": "too few samples scored in both runs to check"})
             continue
         p_adj = entry.get("p_value_adjusted")
         entry.update(cmp.to_dict())  # mean_a is after (run B), mean_b before (run A); mean_diff = after - before
@@ -95,7 +105,7 @@ def compare_runs(store: Store, run_a: str, run_b: str, *, model: str | None = No
         entry["sentence"] = verdict_sentence(name_b, name_a, cmp, rubric=entry["rubric"],
                                              adjusted_p=p_adj if several else None)
         if fail_if_worse is not None and entry["significant"] and cmp.mean_diff < -fail_if_worse:
-            worse.append(entry)
+            worse.append({**entry, "reason": f"significantly worse by more than {fail_if_worse:g}"})
     return {
         "schema_version": RESULTS_SCHEMA_VERSION,
         "before": {"id": a.id, "name": a.name, "dataset": a.spec["dataset"]},
@@ -103,10 +113,11 @@ def compare_runs(store: Store, run_a: str, run_b: str, *, model: str | None = No
         "warnings": warnings, "comparisons": entries,
         "adjustment": f"Holm over {len(tested)} comparison(s)" if several else "none (a single comparison)",
         "fail_if_worse": fail_if_worse,
-        "worse": [{"rubric": e["rubric"], "model": e["after"], "mean_diff": e["mean_diff"]} for e in worse],
+        "worse": [{"rubric": e["rubric"], "model": e["after"], "mean_diff": e["mean_diff"], "reason": e["reason"]}
+                  for e in worse],
         "method": "paired over samples (by id) scored in both runs; difference = after − before; significant = "
                   "adjusted p < 0.05 and 95% CI excluding zero; --fail-if-worse DELTA fails when a difference is "
-                  "significant and below −DELTA",
+                  "significant and below −DELTA, or when too few samples were scored in both runs to check",
     }
 
 

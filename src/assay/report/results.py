@@ -74,6 +74,21 @@ def load_scores(store: Store, run_id: str, rule: str) -> Scores:
     return Scores(raw, verdicts, failed, total, versions)
 
 
+def paired_verdicts(a: dict[str, dict[str, list[float]]], b: dict[str, dict[str, list[float]]],
+                    rule: str) -> tuple[list[float], list[float]]:
+    """Two outputs' verdicts per shared sample, each combined over the judges that scored *both*.
+
+    With a jury whose judges sometimes fail, pairing on each side's own surviving judges would turn the
+    jury's make-up into a difference between models; only judges common to both sides count."""
+    xa, xb = [], []
+    for sample in sorted(set(a) & set(b)):
+        judges = sorted(set(a[sample]) & set(b[sample]))
+        if judges:
+            xa.append(combine([combine(a[sample][j], rule) for j in judges], rule))
+            xb.append(combine([combine(b[sample][j], rule) for j in judges], rule))
+    return xa, xb
+
+
 def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
     info = store.get_run(run_id)
     run_id = info.id  # the caller may have given a unique prefix
@@ -105,7 +120,7 @@ def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
                            "versions": sorted(versions[rname]), "models": models,
                            "reliability": _reliability(raw[rname], judges, rule)})
 
-    comparisons = _comparisons({r: verdicts[r] for r in pointwise}, candidates, seed)
+    comparisons = _comparisons({r: raw[r] for r in pointwise}, candidates, rule, seed)
     for entry in per_rubric:
         entry["ranking"] = _ranking(entry, comparisons)
 
@@ -140,17 +155,16 @@ def _identity(model: dict[str, Any]) -> str:
     return ModelSpec.model_validate(model).identity
 
 
-def _comparisons(verdicts: dict[str, dict[str, dict[str, float]]], candidates: list[str],
-                 seed: int) -> list[dict[str, Any]]:
+def _comparisons(raw: dict[str, dict[str, dict[str, dict[str, list[float]]]]], candidates: list[str],
+                 rule: str, seed: int) -> list[dict[str, Any]]:
     """Every pair of candidates on every pointwise rubric: one family for Holm, one sentence each."""
     entries: list[dict[str, Any]] = []
-    for rname, by_cand in verdicts.items():
+    for rname, by_cand in raw.items():
         for a, b in combinations(candidates, 2):
-            common = sorted(set(by_cand[a]) & set(by_cand[b]))
-            entry: dict[str, Any] = {"rubric": rname, "model_a": a, "model_b": b, "n_paired": len(common)}
-            if len(common) >= 2:
-                entry["_cmp"] = paired_difference([by_cand[a][s] for s in common], [by_cand[b][s] for s in common],
-                                                  seed=seed)
+            xa, xb = paired_verdicts(by_cand[a], by_cand[b], rule)
+            entry: dict[str, Any] = {"rubric": rname, "model_a": a, "model_b": b, "n_paired": len(xa)}
+            if len(xa) >= 2:
+                entry["_cmp"] = paired_difference(xa, xb, seed=seed)
             entries.append(entry)
     tested = [e for e in entries if "_cmp" in e and e["_cmp"].p_value is not None]
     adjusted = holm([e["_cmp"].p_value for e in tested]) if tested else []

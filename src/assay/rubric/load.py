@@ -21,24 +21,28 @@ def describe_validation_error(err: ValidationError, where: str) -> str:
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown field"
-            model = err.title
-            fields = _field_names(model)
-            close = difflib.get_close_matches(str(e["loc"][-1]), fields, n=1)
+            typo = str(e["loc"][-1])
+            close = [f for f in difflib.get_close_matches(typo, _field_names(err.title, e["loc"][:-1])) if f != typo]
             if close:
                 msg += f"; did you mean {close[0]!r}?"
         parts.append(f"  {loc}: {msg}" if loc else f"  {msg}")
     return f"{where}:\n" + "\n".join(parts)
 
 
-def _field_names(title: str) -> list[str]:
-    """Field names of the records users write, to suggest the right spelling of a mistyped one."""
+def _field_names(title: str, parent: tuple[Any, ...]) -> list[str]:
+    """The fields of the record where an unknown field was found, to suggest the intended spelling."""
     from assay.config.models import ModelSpec, Price
     from assay.config.spec import DatasetRef, EvalSpec, RunSettings
     from assay.rubric.model import Rubric, Scale
-    names: list[str] = []
-    for model in (ModelSpec, Price, EvalSpec, RunSettings, DatasetRef, Rubric, Scale):
-        names.extend(model.model_fields)
-    return names
+
+    records: dict[str, Any] = {m.__name__: m for m in (ModelSpec, Price, EvalSpec, RunSettings, DatasetRef, Rubric,
+                                                       Scale)}
+    model = records.get(title)
+    for name in parent:  # walk into nested records: price.input_per_mtok, scale.min, ...
+        field = model.model_fields.get(str(name)) if model is not None else None
+        annotation = str(field.annotation) if field is not None else ""
+        model = next((r for n, r in records.items() if n in annotation), None)
+    return list(model.model_fields) if model is not None else []
 
 
 def rubric_from_mapping(data: Any, *, where: str) -> Rubric:

@@ -159,11 +159,18 @@ def _values(rubric: Rubric, sample: Sample) -> dict[str, Any]:
     }
 
 
+def _render(rubric: Rubric, values: dict[str, Any]) -> str:
+    try:
+        return _compile(rubric.effective_template).render(values)
+    except jinja2.TemplateError as e:  # e.g. a filter or method the values don't support
+        raise RubricError(f"rubric {rubric.name!r}: its template fails to render: {e}") from None
+
+
 def render(rubric: Rubric, sample: Sample, response: str) -> str:
     """The user message the judge receives for one sample and one candidate response."""
     values = _values(rubric, sample)
     values[RESPONSE_VAR] = fence(RESPONSE_VAR, response)
-    return _compile(rubric.effective_template).render(values)
+    return _render(rubric, values)
 
 
 def render_pair(rubric: Rubric, sample: Sample, response_a: str, response_b: str) -> str:
@@ -171,4 +178,12 @@ def render_pair(rubric: Rubric, sample: Sample, response_a: str, response_b: str
     values = _values(rubric, sample)
     values[PAIR_VARS[0]] = fence(PAIR_VARS[0], response_a)
     values[PAIR_VARS[1]] = fence(PAIR_VARS[1], response_b)
-    return _compile(rubric.effective_template).render(values)
+    return _render(rubric, values)
+
+
+def check_renders(rubric: Rubric, sample: Sample) -> None:
+    """Render once with placeholder outputs, so a template that can't render fails before a run starts."""
+    if rubric.kind == "pairwise":
+        render_pair(rubric, sample, "response A", "response B")
+    elif not (rubric.needs_reference and sample.reference is None):
+        render(rubric, sample, "a response")
