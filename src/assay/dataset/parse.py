@@ -45,10 +45,11 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal, NoReturn
+from typing import IO, Any, Literal
 
 from pydantic import ValidationError
 
+from assay.dataset.csvfile import csv_records, read_header
 from assay.dataset.records import Message, Sample
 from assay.errors import DatasetError
 
@@ -527,65 +528,35 @@ def _parse_jsonl(lines: Iterable[str], source: str, strict: bool) -> ParseResult
     return b.finish(n, strict)
 
 
-def _csv_error(source: str, line: int, exc: csv.Error) -> NoReturn:
-    msg = str(exc)
-    if "unexpected end of data" in msg:
-        msg = "a quoted cell is never closed (unbalanced double quote)"
-    raise DatasetError(f"{source}:{line}: malformed CSV: {msg}; fix the quoting of this record") from exc
+def _output_without_label(name: str) -> str | None:
+    if name.startswith("output:") and not name[len("output:"):].strip():
+        return f'column "{name}" has no label; name it "output:<label>"'
+    return None
 
 
 def _parse_csv(lines: Iterable[str], source: str, strict: bool) -> ParseResult:
     reader = csv.reader(lines, strict=True)
-    records: Iterator[list[str]] = iter(reader)
+    records = csv_records(reader, source)
     b = _Builder(source)
 
-    header: list[str] | None = None
-    while header is None:
-        start = reader.line_num + 1
-        try:
-            rec = next(records, None)
-        except csv.Error as exc:
-            _csv_error(source, start, exc)
-        if rec is None:
-            raise DatasetError(f'{source}: no header row: the file is empty; the first line must name the columns, '
-                               f'including "input"')
-        if any(c.strip() for c in rec):
-            header = [c.strip() for c in rec]
-    header_line = start
-
-    seen: set[str] = set()
-    for i, name in enumerate(header, 1):
-        if not name:
-            raise DatasetError(f"{source}:{header_line}: header column {i} has no name; name it or delete the "
-                               f"column (with pandas, write the file with index=False)")
-        if name in seen:
-            raise DatasetError(f'{source}:{header_line}: the header names column "{name}" twice; column names must '
-                               f'be unique')
-        if name.startswith("output:") and not name[len("output:"):].strip():
-            raise DatasetError(f'{source}:{header_line}: column "{name}" has no label; name it "output:<label>"')
-        seen.add(name)
-    if "input" not in seen:
+    header, header_line = read_header(records, source, check_name=_output_without_label,
+                                      empty='no header row: the file is empty; the first line must name the '
+                                            'columns, including "input"')
+    if "input" not in header:
         close = [h for h in header if h.lower() == "input"] or difflib.get_close_matches("input", header, n=1)
         hint = f' (did you mean "{close[0]}"?)' if close else ""
         raise DatasetError(f'{source}:{header_line}: the header has no "input" column{hint}; columns are: '
                            f'{", ".join(header)}. Add an "input" column holding the prompt.')
 
     i_input = header.index("input")
-    i_ref = header.index("reference") if "reference" in seen else None
-    i_id = header.index("id") if "id" in seen else None
+    i_ref = header.index("reference") if "reference" in header else None
+    i_id = header.index("id") if "id" in header else None
     out_cols = [(i, name[len("output:"):].strip()) for i, name in enumerate(header) if name.startswith("output:")]
     special = {i_input, i_ref, i_id, *(i for i, _ in out_cols)}
     meta_cols = [(i, name) for i, name in enumerate(header) if i not in special]
     ncols = len(header)
 
-    while True:
-        start = reader.line_num + 1
-        try:
-            rec = next(records, None)
-        except csv.Error as exc:
-            _csv_error(source, start, exc)
-        if rec is None:
-            break
+    for start, rec in records:
         if not any(rec):  # blank line, or a spreadsheet's row of empty cells
             continue
         if len(rec) != ncols:

@@ -34,6 +34,15 @@ def backoff_delay(attempt: int, base: float, retry_after: float | None, rng: ran
     return delay
 
 
+def retry_delay(error: ProviderError, attempt: int, spec: ModelSpec, rng: random.Random) -> float:
+    """The wait before retrying after ``error`` on try ``attempt`` (0-based). Re-raises ``error`` when it is fatal
+    or the spec's retries are used up."""
+    if isinstance(error, FatalProviderError) or attempt >= spec.max_retries:
+        raise error
+    retry_after = error.retry_after if isinstance(error, RetryableError) else None
+    return backoff_delay(attempt, spec.retry_backoff_s, retry_after, rng)
+
+
 class ModelCaller:
     def __init__(self, spec: ModelSpec, provider: Provider, *, store: Store, writer: StoreWriter, run_id: str,
                  progress: RunProgress, use_cache: bool, cached: set[str],
@@ -81,11 +90,9 @@ class ModelCaller:
                     self._record(key, purpose, completion, None)
                     self.cached.add(key)
                     return completion, key, False
-            if isinstance(error, FatalProviderError) or attempt >= self.spec.max_retries:
-                raise error
-            retry_after = error.retry_after if isinstance(error, RetryableError) else None
+            delay = retry_delay(error, attempt, self.spec, self.rng)
             self.progress.retries += 1
-            await asyncio.sleep(backoff_delay(attempt, self.spec.retry_backoff_s, retry_after, self.rng))
+            await asyncio.sleep(delay)
             attempt += 1
 
     def _record(self, key: str, purpose: str, completion: Completion | None, error: ProviderError | None) -> None:

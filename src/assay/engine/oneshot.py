@@ -10,8 +10,8 @@ import asyncio
 import random
 
 from assay.config.models import ModelSpec
-from assay.engine.calls import backoff_delay
-from assay.errors import FatalProviderError, ProviderError, RetryableError
+from assay.engine.calls import retry_delay
+from assay.errors import ProviderError
 from assay.providers import Completion, CompletionRequest, create_provider
 
 
@@ -20,16 +20,12 @@ async def call_once(spec: ModelSpec, request: CompletionRequest) -> Completion:
     provider = create_provider(spec)
     rng = random.Random()
     try:
-        for attempt in range(spec.max_retries + 1):
+        attempt = 0
+        while True:
             try:
                 return await provider.complete(request)
-            except FatalProviderError:
-                raise
             except ProviderError as e:
-                if attempt == spec.max_retries:
-                    raise
-                retry_after = e.retry_after if isinstance(e, RetryableError) else None
-                await asyncio.sleep(backoff_delay(attempt, spec.retry_backoff_s, retry_after, rng))
-        raise AssertionError("unreachable")
+                await asyncio.sleep(retry_delay(e, attempt, spec, rng))
+            attempt += 1
     finally:
         await provider.aclose()

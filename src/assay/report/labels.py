@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterator
 
+from assay.dataset.csvfile import csv_records, read_header
 from assay.errors import DatasetError
 
 MISSING: Any = object()  # the value of a missing field (absent, null or an empty string)
@@ -172,47 +173,11 @@ def _read_jsonl(lines: Iterator[str], source: str) -> LabelFile:
     return LabelFile(source, "jsonl", rows, list(keys))
 
 
-def _csv_error(source: str, line: int, exc: csv.Error) -> DatasetError:
-    msg = str(exc)
-    if "unexpected end of data" in msg:
-        msg = "a quoted cell is never closed (unbalanced double quote)"
-    return DatasetError(f"{source}:{line}: malformed CSV: {msg}; fix the quoting of this record")
-
-
 def _read_csv(lines: Iterator[str], source: str) -> LabelFile:
-    reader = csv.reader(lines, strict=True)
-    records = iter(reader)
-    header: list[str] | None = None
-    start = 1
-    while header is None:
-        start = reader.line_num + 1
-        try:
-            rec = next(records, None)
-        except csv.Error as exc:
-            raise _csv_error(source, start, exc) from None
-        if rec is None:
-            raise DatasetError(f"{source}: the file is empty; the first line must name the columns")
-        if any(c.strip() for c in rec):
-            header = [c.strip() for c in rec]
-    header_line = start
-    seen: set[str] = set()
-    for i, name in enumerate(header, 1):
-        if not name:
-            raise DatasetError(f"{source}:{header_line}: header column {i} has no name; name it or delete the "
-                               f"column (with pandas, write the file with index=False)")
-        if name in seen:
-            raise DatasetError(f'{source}:{header_line}: the header names column "{name}" twice; column names '
-                               f"must be unique")
-        seen.add(name)
+    records = csv_records(csv.reader(lines, strict=True), source)
+    header, _ = read_header(records, source, empty="the file is empty; the first line must name the columns")
     rows: list[LabelRow] = []
-    while True:
-        start = reader.line_num + 1
-        try:
-            rec = next(records, None)
-        except csv.Error as exc:
-            raise _csv_error(source, start, exc) from None
-        if rec is None:
-            break
+    for start, rec in records:
         if not any(c.strip() for c in rec):  # a blank line, or a spreadsheet's row of empty cells
             continue
         if len(rec) != len(header):

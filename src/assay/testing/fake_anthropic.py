@@ -50,27 +50,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import queue
 import re
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 import zlib
 from collections import deque
-from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from aiohttp import web
 
+from assay.testing._control import Rule, add_control_routes, bad_control, number, pick_rule, read_json, serve_app
+from assay.testing.harness import ServerProcess
+
 FAULT_KINDS = frozenset({"429", "529", "500", "400", "401", "403", "404", "timeout", "no_tool", "out_of_range"})
-CALL_KINDS = frozenset({"judge", "generate"})
 DEFAULT_QUALITY = 5
 DEFAULT_SCORE_MIN, DEFAULT_SCORE_MAX = 1, 10
 DEFAULT_TIMEOUT_DELAY_S = 30.0
@@ -108,43 +102,6 @@ def _error(status: int, type_: str, message: str, headers: dict[str, str] | None
     return web.json_response(body, status=status, headers=all_headers)
 
 
-def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
-
-
-class Rule:
-    __slots__ = ("fault", "times", "model", "call", "retry_after", "delay_s")
-
-    def __init__(self, raw: Any) -> None:
-        if not isinstance(raw, dict):
-            raise ValueError(f"a fault rule must be a JSON object, got {raw!r}")
-        unknown = set(raw) - set(self.__slots__)
-        if unknown:
-            raise ValueError(f"unknown fault rule keys: {sorted(unknown)}")
-        fault = raw.get("fault")
-        fault = str(fault) if isinstance(fault, int) and not isinstance(fault, bool) else fault
-        if fault not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {raw.get('fault')!r}; expected one of {sorted(FAULT_KINDS)}")
-        times = raw.get("times")
-        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
-            raise ValueError(f"times must be a non-negative integer or null, got {times!r}")
-        if raw.get("model") is not None and not isinstance(raw["model"], str):
-            raise ValueError("model must be a string")
-        if raw.get("call") is not None and raw["call"] not in CALL_KINDS:
-            raise ValueError("call must be 'judge' or 'generate'")
-        self.fault: str = fault
-        self.times: int | None = times
-        self.model: str | None = raw.get("model")
-        self.call: str | None = raw.get("call")
-        self.retry_after = _number(raw["retry_after"], "retry_after") if raw.get("retry_after") is not None else None
-        self.delay_s = _number(raw["delay_s"], "delay_s") if raw.get("delay_s") is not None else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
-
 class State:
     def __init__(self, *, latency_ms: float = 0.0, require_key: str | None = None) -> None:
         self.initial_latency_ms = float(latency_ms)
@@ -160,16 +117,6 @@ class State:
         self.by_call = {"generate": 0, "judge": 0}
         self.by_fault: dict[str, int] = {}
         self.requests: deque[dict[str, Any]] = deque(maxlen=KEPT_REQUESTS)
-
-    def pick_rule(self, model: str, call: str) -> Rule | None:
-        for rule in self.rules:
-            if (rule.times is not None and rule.times <= 0) or rule.model not in (None, model) \
-                    or rule.call not in (None, call):
-                continue
-            if rule.times is not None:
-                rule.times -= 1
-            return rule
-        return None
 
     def authorized(self, request: web.Request) -> bool:
         if self.require_key is None:
@@ -341,7 +288,7 @@ async def messages(request: web.Request) -> web.Response:
     state.requests.append({**body, "headers": headers})
     state.by_model[p.model] = state.by_model.get(p.model, 0) + 1
     state.by_call[p.call] += 1
-    rule = state.pick_rule(p.model, p.call) if state.rules else None
+    rule = pick_rule(state.rules, p.model, p.call) if state.rules else None
     if state.latency_ms:
         await asyncio.sleep(state.latency_ms / 1000)
     if rule is None:
@@ -355,44 +302,17 @@ async def messages(request: web.Request) -> web.Response:
     return _fault_response(rule, p) or _answer(state, p, rule.fault)
 
 
-async def _json_body(request: web.Request) -> Any:
-    try:
-        return json.loads(await request.read() or b"null")
-    except ValueError as e:
-        raise web.HTTPBadRequest(text=json.dumps({"error": f"invalid JSON: {e}"}), content_type="application/json")
-
-
-async def control_set_faults(request: web.Request) -> web.Response:
-    raw = await _json_body(request)
-    if not isinstance(raw, list):
-        return web.json_response({"error": "expected a JSON list of fault rules"}, status=400)
-    try:
-        rules = [Rule(item) for item in raw]
-    except ValueError as e:
-        return web.json_response({"error": str(e)}, status=400)
-    request.app["state"].rules = rules
-    return web.json_response({"faults": [r.to_dict() for r in rules]})
-
-
-async def control_get_faults(request: web.Request) -> web.Response:
-    return web.json_response({"faults": [r.to_dict() for r in request.app["state"].rules]})
-
-
 async def control_config(request: web.Request) -> web.Response:
     state: State = request.app["state"]
-    raw = await _json_body(request)
+    raw = await read_json(request)
     if not isinstance(raw, dict) or set(raw) - {"latency_ms"}:
-        return web.json_response({"error": "expected {\"latency_ms\": N}"}, status=400)
+        return bad_control("expected {\"latency_ms\": N}")
     try:
         if "latency_ms" in raw:
-            state.latency_ms = _number(raw["latency_ms"], "latency_ms")
+            state.latency_ms = number(raw["latency_ms"], "latency_ms")
     except ValueError as e:
-        return web.json_response({"error": str(e)}, status=400)
+        return bad_control(str(e))
     return web.json_response({"latency_ms": state.latency_ms})
-
-
-async def control_stats(request: web.Request) -> web.Response:
-    return web.json_response(request.app["state"].stats())
 
 
 async def control_requests(request: web.Request) -> web.Response:
@@ -408,10 +328,8 @@ def make_app(state: State) -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app["state"] = state
     app.router.add_post("/v1/messages", messages)
-    app.router.add_post("/_control/faults", control_set_faults)
-    app.router.add_get("/_control/faults", control_get_faults)
+    add_control_routes(app, FAULT_KINDS)
     app.router.add_post("/_control/config", control_config)
-    app.router.add_get("/_control/stats", control_stats)
     app.router.add_get("/_control/requests", control_requests)
     app.router.add_post("/_control/reset", control_reset)
     return app
@@ -422,9 +340,6 @@ def make_app(state: State) -> web.Application:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    runner = web.AppRunner(make_app(State(latency_ms=args.latency_ms, require_key=args.require_key)),
-                           access_log=None, handle_signals=False, shutdown_timeout=0.5)
-    await runner.setup()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     if sys.platform != "win32":
@@ -432,37 +347,8 @@ async def serve(args: argparse.Namespace) -> None:
     sock.bind((args.host, args.port))
     sock.listen(512)
     sock.setblocking(False)
-    await web.SockSite(runner, sock, shutdown_timeout=0.5).start()
-
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass
-    if args.exit_on_stdin_eof:
-        fd = sys.stdin.fileno()
-
-        def watch() -> None:  # the parent holding our stdin went away: stop
-            try:
-                while os.read(fd, 4096):
-                    pass
-            except OSError:
-                pass
-            try:
-                loop.call_soon_threadsafe(stop.set)
-            except RuntimeError:
-                pass
-
-        threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
-
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"LISTENING http://{host}:{sock.getsockname()[1]}", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    await serve_app(make_app(State(latency_ms=args.latency_ms, require_key=args.require_key)), sock, args.host,
+                    exit_on_stdin_eof=args.exit_on_stdin_eof)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -482,100 +368,31 @@ def main(argv: list[str] | None = None) -> None:
 # ---------------------------------------------------------------------------------------------
 # Client-side handle
 
-_SRC_ROOT = str(Path(__file__).resolve().parents[2])  # src/, so the child imports this assay
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-
-class FakeAnthropicServer:
+class FakeAnthropicServer(ServerProcess):
     """A fake Anthropic server in a subprocess. ``url`` is the SDK's base URL (the root, no ``/v1``)."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], url: str, stderr_file: Any, api_key: str | None) -> None:
-        self._proc = proc
-        self._stderr_file = stderr_file
-        self.url = url.rstrip("/")
-        self.api_key = api_key
+    _MODULE = "assay.testing.fake_anthropic"
+    _NAME = "fake Anthropic server"
+
+    def __init__(self, proc: subprocess.Popen[bytes], url: str, stderr_file: IO[bytes], api_key: str | None) -> None:
+        super().__init__(proc, url, stderr_file, api_key)
+        self.url = self.root_url
 
     @classmethod
     def start(cls, *, latency_ms: float = 0, require_key: str | None = None, host: str = "127.0.0.1",
               startup_timeout: float = 20.0) -> FakeAnthropicServer:
-        cmd = [sys.executable, "-m", "assay.testing.fake_anthropic", "--host", host, "--port", "0",
-               "--latency-ms", repr(float(latency_ms)), "--exit-on-stdin-eof"]
+        args = ["--host", host, "--port", "0", "--latency-ms", repr(float(latency_ms))]
         if require_key is not None:
-            cmd += ["--require-key", require_key]
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([_SRC_ROOT, *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))])
-        stderr_file = tempfile.TemporaryFile(prefix="assay-fake-anthropic-")
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr_file, env=env)
-        lines: queue.Queue[bytes] = queue.Queue()
-
-        def pump() -> None:  # keeps the stdout pipe drained for the server's lifetime
-            assert proc.stdout is not None
-            for line in iter(proc.stdout.readline, b""):
-                lines.put(line)
-            lines.put(b"")
-
-        threading.Thread(target=pump, daemon=True).start()
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            try:
-                raw = lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raw = b""  # out of time
-            line = raw.decode("utf-8", "replace").strip()
-            if line.startswith("LISTENING "):
-                return cls(proc, line.split(" ", 1)[1], stderr_file, require_key)
-            if not raw:  # stdout closed (the process exited) or out of time
-                server = cls(proc, "", stderr_file, require_key)
-                server.stop()
-                raise RuntimeError(f"the fake Anthropic server did not start\n{server.stderr()}")
-
-    def stop(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        for stream in (self._proc.stdin, self._proc.stdout):
-            if stream is not None:
-                stream.close()
-
-    def stderr(self) -> str:
-        self._stderr_file.seek(0)
-        return self._stderr_file.read()[-8000:].decode("utf-8", "replace")
-
-    def __enter__(self) -> FakeAnthropicServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def set_faults(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return self._control("POST", "/_control/faults", rules)["faults"]
+            args += ["--require-key", require_key]
+        return cls(*cls._launch(args, None, startup_timeout), require_key)
 
     def configure(self, *, latency_ms: float) -> dict[str, Any]:
         return self._control("POST", "/_control/config", {"latency_ms": latency_ms})
 
-    def stats(self) -> dict[str, Any]:
-        return self._control("GET", "/_control/stats")
-
     def requests(self) -> list[dict[str, Any]]:
         """The last accepted request bodies (oldest first), each with its lower-cased ``headers``."""
         return self._control("GET", "/_control/requests")
-
-    def reset(self) -> None:
-        self._control("POST", "/_control/reset")
-
-    def _control(self, method: str, path: str, payload: Any = None) -> Any:
-        data = None if payload is None else json.dumps(payload).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with _OPENER.open(req, timeout=10) as resp:
-                return json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as e:
-            raise RuntimeError(f"{method} {path}: HTTP {e.code}: {e.read().decode('utf-8', 'replace')}") from None
 
 
 if __name__ == "__main__":

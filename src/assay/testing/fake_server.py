@@ -42,18 +42,25 @@ import argparse
 import asyncio
 import hashlib
 import json
-import os
 import random
 import re
-import signal
 import socket
 import sys
-import threading
 import time
 import zlib
 from typing import Any
 
 from aiohttp import web
+
+from assay.testing._control import (
+    Rule,
+    add_control_routes,
+    bad_control,
+    number,
+    pick_rule,
+    read_json,
+    serve_app,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Constants
@@ -75,7 +82,6 @@ FAULT_KINDS = frozenset(
         "empty",
     }
 )
-CALL_KINDS = frozenset({"judge", "generate"})
 CONFIG_KEYS = ("latency_ms", "jitter_ms", "judge_noise", "pairwise_bias")
 PAIRWISE_BIASES = ("none", "first")
 MODEL_IDS = ("strong-q8", "weak-q3", "judge-q5")
@@ -157,61 +163,8 @@ def _unauthorized() -> web.Response:
     return _error_response(401, _INVALID_KEY_MESSAGE, "invalid_request_error", "invalid_api_key")
 
 
-def _number(value: Any, name: str, *, minimum: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-        raise ValueError(f"{name} must be a number >= {minimum:g}, got {value!r}")
-    return float(value)
-
-
 # ---------------------------------------------------------------------------------------------
 # Fault rules
-
-
-class Rule:
-    __slots__ = ("fault", "times", "model", "call", "retry_after", "delay_s")
-
-    def __init__(self, raw: Any) -> None:
-        if not isinstance(raw, dict):
-            raise ValueError(f"a fault rule must be a JSON object, got {raw!r}")
-        unknown = set(raw) - {"fault", "times", "model", "call", "retry_after", "delay_s"}
-        if unknown:
-            raise ValueError(f"unknown fault rule keys: {sorted(unknown)}")
-        fault = raw.get("fault")
-        if isinstance(fault, int) and not isinstance(fault, bool):
-            fault = str(fault)
-        if fault not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {raw.get('fault')!r}; expected one of {sorted(FAULT_KINDS)}")
-        times = raw.get("times")
-        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
-            raise ValueError(f"times must be a non-negative integer or null, got {times!r}")
-        model = raw.get("model")
-        if model is not None and not isinstance(model, str):
-            raise ValueError(f"model must be a string, got {model!r}")
-        call = raw.get("call")
-        if call is not None and call not in CALL_KINDS:
-            raise ValueError(f"call must be 'judge' or 'generate', got {call!r}")
-        retry_after = raw.get("retry_after")
-        if retry_after is not None:
-            retry_after = _number(retry_after, "retry_after")
-        delay_s = raw.get("delay_s")
-        if delay_s is not None:
-            delay_s = _number(delay_s, "delay_s")
-        self.fault: str = fault
-        self.times: int | None = times
-        self.model: str | None = model
-        self.call: str | None = call
-        self.retry_after: float | None = retry_after
-        self.delay_s: float | None = delay_s
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "fault": self.fault,
-            "times": self.times,
-            "model": self.model,
-            "call": self.call,
-            "retry_after": self.retry_after,
-            "delay_s": self.delay_s,
-        }
 
 
 def _retry_after_header(value: float | None) -> str:
@@ -267,11 +220,11 @@ class State:
         unknown = set(settings) - set(CONFIG_KEYS)
         if unknown:
             raise ValueError(f"unknown settings: {sorted(unknown)}; expected some of {list(CONFIG_KEYS)}")
-        latency = _number(settings["latency_ms"], "latency_ms") if "latency_ms" in settings else None
-        jitter = _number(settings["jitter_ms"], "jitter_ms") if "jitter_ms" in settings else None
+        latency = number(settings["latency_ms"], "latency_ms") if "latency_ms" in settings else None
+        jitter = number(settings["jitter_ms"], "jitter_ms") if "jitter_ms" in settings else None
         noise = None
         if "judge_noise" in settings:
-            noise = _number(settings["judge_noise"], "judge_noise")
+            noise = number(settings["judge_noise"], "judge_noise")
             if not noise.is_integer():
                 raise ValueError(f"judge_noise must be an integer, got {settings['judge_noise']!r}")
         if latency is not None:
@@ -297,19 +250,6 @@ class State:
         if jitter:
             latency += random.uniform(-jitter, jitter)
         return latency / 1000.0 if latency > 0 else 0.0
-
-    def pick_rule(self, model: str, call: str) -> Rule | None:
-        for rule in self.rules:
-            if rule.times is not None and rule.times <= 0:
-                continue
-            if rule.model is not None and rule.model != model:
-                continue
-            if rule.call is not None and rule.call != call:
-                continue
-            if rule.times is not None:
-                rule.times -= 1
-            return rule
-        return None
 
     def next_id(self) -> str:
         self._id_counter += 1
@@ -579,7 +519,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         state.by_model[model] = state.by_model.get(model, 0) + 1
         state.by_call[call] += 1
 
-        rule = state.pick_rule(model, call) if state.rules else None
+        rule = pick_rule(state.rules, model, call) if state.rules else None
         if rule is not None:
             state.faults += 1
             state.by_fault[rule.fault] = state.by_fault.get(rule.fault, 0) + 1
@@ -625,53 +565,20 @@ async def list_models(request: web.Request) -> web.Response:
     return web.json_response({"object": "list", "data": data})
 
 
-async def _read_json(request: web.Request) -> Any:
-    try:
-        return json.loads(await request.read() or b"null")
-    except ValueError as exc:
-        raise web.HTTPBadRequest(text=json.dumps({"error": f"invalid JSON: {exc}"}), content_type=_JSON)
-
-
-def _bad_control(message: str) -> web.Response:
-    return web.json_response({"error": message}, status=400)
-
-
-async def control_set_faults(request: web.Request) -> web.Response:
-    state: State = request.app["state"]
-    raw = await _read_json(request)
-    if not isinstance(raw, list):
-        return _bad_control("expected a JSON list of fault rules")
-    try:
-        rules = [Rule(item) for item in raw]
-    except ValueError as exc:
-        return _bad_control(str(exc))
-    state.rules = rules
-    return web.json_response({"faults": [r.to_dict() for r in rules]})
-
-
-async def control_get_faults(request: web.Request) -> web.Response:
-    state: State = request.app["state"]
-    return web.json_response({"faults": [r.to_dict() for r in state.rules]})
-
-
 async def control_set_config(request: web.Request) -> web.Response:
     state: State = request.app["state"]
-    raw = await _read_json(request)
+    raw = await read_json(request)
     if not isinstance(raw, dict):
-        return _bad_control("expected a JSON object of settings")
+        return bad_control("expected a JSON object of settings")
     try:
         state.apply_config(raw)  # validates every value before changing any
     except ValueError as exc:
-        return _bad_control(str(exc))
+        return bad_control(str(exc))
     return web.json_response(state.config())
 
 
 async def control_get_config(request: web.Request) -> web.Response:
     return web.json_response(request.app["state"].config())
-
-
-async def control_stats(request: web.Request) -> web.Response:
-    return web.json_response(request.app["state"].stats())
 
 
 async def control_reset(request: web.Request) -> web.Response:
@@ -686,21 +593,15 @@ def make_app(state: State) -> web.Application:
     app["state"] = state
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/models", list_models)
-    app.router.add_post("/_control/faults", control_set_faults)
-    app.router.add_get("/_control/faults", control_get_faults)
+    add_control_routes(app, FAULT_KINDS)
     app.router.add_post("/_control/config", control_set_config)
     app.router.add_get("/_control/config", control_get_config)
-    app.router.add_get("/_control/stats", control_stats)
     app.router.add_post("/_control/reset", control_reset)
     return app
 
 
 # ---------------------------------------------------------------------------------------------
 # Process entry point
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -719,27 +620,6 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Stop the server when stdin reaches EOF (the parent that holds the pipe went away)."""
-
-    fd = sys.stdin.fileno()
-
-    def run() -> None:
-        # os.read on the raw descriptor: a daemon thread blocked inside sys.stdin's buffered
-        # reader would hold its lock and make interpreter shutdown abort.
-        try:
-            while os.read(fd, 4096):
-                pass
-        except OSError:
-            pass
-        try:
-            loop.call_soon_threadsafe(stop.set)
-        except RuntimeError:  # loop already closed
-            pass
-
-    threading.Thread(target=run, name="stdin-watch", daemon=True).start()
-
-
 async def serve(args: argparse.Namespace) -> None:
     state = State(
         latency_ms=args.latency_ms,
@@ -747,30 +627,8 @@ async def serve(args: argparse.Namespace) -> None:
         judge_noise=args.judge_noise,
         require_key=args.require_key,
     )
-    app = make_app(state)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
-    await runner.setup()
     sock = _bind(args.host, args.port)
-    site = web.SockSite(runner, sock, backlog=1024, shutdown_timeout=0.5)
-    await site.start()
-    port = sock.getsockname()[1]
-
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError, ValueError):  # e.g. Windows
-            pass
-    if args.exit_on_stdin_eof:
-        _watch_stdin(loop, stop)
-
-    sys.stdout.write(f"LISTENING http://{_url_host(args.host)}:{port}\n")
-    sys.stdout.flush()
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    await serve_app(make_app(state), sock, args.host, exit_on_stdin_eof=args.exit_on_stdin_eof, backlog=1024)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -7,7 +7,8 @@
 
 The server runs as a separate process (``python -m assay.testing.fake_server``) so that its CPU
 time is not the client's, and so that it keeps running (and counting) if the client is killed.
-Control calls are synchronous ``urllib`` requests to the ``/_control`` endpoints.
+Control calls are synchronous ``urllib`` requests to the ``/_control`` endpoints. `ServerProcess` holds what
+every such handle shares; `FakeAnthropicServer` (in ``fake_anthropic``) is the other one.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ import urllib.error
 import urllib.request
 import weakref
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["FakeServer", "FakeServerError"]
 
@@ -74,61 +78,38 @@ def _read_tail(f: IO[bytes] | None, limit: int = 8000) -> str:
     return data[-limit:].decode("utf-8", "replace").strip()
 
 
-class FakeServer:
-    """A running fake server. Create it with :meth:`FakeServer.start`."""
+class ServerProcess:
+    """A fake server running in a subprocess (``python -m MODULE``): its life cycle and its ``/_control`` calls.
+
+    Subclasses name the module, start it with :meth:`_launch` and add their API's URL and control methods.
+    """
+
+    _MODULE = ""
+    _NAME = "fake server"  # in error messages
 
     def __init__(self, proc: subprocess.Popen[bytes], root_url: str, stderr_file: IO[bytes], api_key: str | None):
         self._proc = proc
         self._stderr_file = stderr_file
-        #: ``http://127.0.0.1:PORT`` (no trailing slash, no ``/v1``)
+        #: ``http://127.0.0.1:PORT`` (no trailing slash)
         self.root_url = root_url.rstrip("/")
-        #: the OpenAI-style base URL: ``http://127.0.0.1:PORT/v1``
-        self.url = self.root_url + "/v1"
         #: the key the server requires (``None`` if it requires none)
         self.api_key = api_key
-        self.port = int(self.root_url.rsplit(":", 1)[1])
         self._finalizer = weakref.finalize(self, _terminate, proc, stderr_file)
 
     # -- life cycle ------------------------------------------------------------------------------
 
     @classmethod
-    def start(
-        cls,
-        latency_ms: float = 0,
-        jitter_ms: float = 0,
-        require_key: str | None = None,
-        *,
-        judge_noise: int | None = None,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        startup_timeout: float = 20.0,
-        env: dict[str, str] | None = None,
-    ) -> FakeServer:
-        """Launch ``python -m assay.testing.fake_server`` and wait until it listens.
+    def _launch(
+        cls, args: list[str], env: dict[str, str] | None, startup_timeout: float
+    ) -> tuple[subprocess.Popen[bytes], str, IO[bytes]]:
+        """Launch ``python -m MODULE ARGS --exit-on-stdin-eof`` and wait until it prints ``LISTENING URL``.
 
-        Raises :class:`FakeServerError` (with the child's stderr) if it exits or doesn't report
-        ``LISTENING`` within ``startup_timeout`` seconds. The server exits by itself when this
-        process goes away (it watches its stdin pipe), so it never outlives its parent.
+        Returns the process, the URL and the file holding its stderr. Raises :class:`FakeServerError` (with the
+        child's output) if it exits or doesn't report ``LISTENING`` within ``startup_timeout`` seconds. The
+        server exits by itself when this process goes away (it watches its stdin pipe), so it never outlives
+        its parent.
         """
-        cmd = [
-            sys.executable,
-            "-m",
-            "assay.testing.fake_server",
-            "--host",
-            host,
-            "--port",
-            str(port),
-            "--latency-ms",
-            repr(float(latency_ms)),
-            "--jitter-ms",
-            repr(float(jitter_ms)),
-            "--exit-on-stdin-eof",
-        ]
-        if judge_noise is not None:
-            cmd += ["--judge-noise", str(int(judge_noise))]
-        if require_key is not None:
-            cmd += ["--require-key", require_key]
-
+        cmd = [sys.executable, "-m", cls._MODULE, *args, "--exit-on-stdin-eof"]
         child_env = dict(os.environ if env is None else env)
         paths = [p for p in child_env.get("PYTHONPATH", "").split(os.pathsep) if p]
         if _PACKAGE_ROOT not in paths:
@@ -137,7 +118,8 @@ class FakeServer:
 
         # stderr goes to a file, not a pipe: nobody reads it while the server runs, and a full pipe
         # would block the server.
-        stderr_file = tempfile.TemporaryFile(prefix="assay-fake-server-", suffix=".stderr")
+        prefix = "assay-" + cls._MODULE.rsplit(".", 1)[-1].replace("_", "-") + "-"
+        stderr_file = tempfile.TemporaryFile(prefix=prefix, suffix=".stderr")
         try:
             proc = subprocess.Popen(
                 cmd,
@@ -165,14 +147,13 @@ class FakeServer:
         threading.Thread(target=pump, name=f"fake-server-stdout-{proc.pid}", daemon=True).start()
 
         deadline = time.monotonic() + startup_timeout
-        root_url: str | None = None
         seen: list[str] = []
         try:
-            while root_url is None:
+            while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise FakeServerError(
-                        f"fake server (pid {proc.pid}) did not report LISTENING within {startup_timeout:g}s"
+                        f"{cls._NAME} (pid {proc.pid}) did not report LISTENING within {startup_timeout:g}s"
                         + _describe_output(seen, _read_tail(stderr_file))
                     )
                 try:
@@ -185,18 +166,16 @@ class FakeServer:
                     except subprocess.TimeoutExpired:
                         code = None
                     raise FakeServerError(
-                        f"fake server exited before it was ready (exit code {code})"
+                        f"{cls._NAME} exited before it was ready (exit code {code})"
                         + _describe_output(seen, _read_tail(stderr_file))
                     )
                 line = raw.decode("utf-8", "replace").strip()
                 if line.startswith("LISTENING "):
-                    root_url = line.split(" ", 1)[1].strip()
-                else:
-                    seen.append(line)
+                    return proc, line.split(" ", 1)[1].strip(), stderr_file
+                seen.append(line)
         except BaseException:
             _terminate(proc, stderr_file)
             raise
-        return cls(proc, root_url, stderr_file, require_key)
 
     @property
     def pid(self) -> int:
@@ -216,7 +195,7 @@ class FakeServer:
         """What the server wrote to stderr so far (tail)."""
         return _read_tail(self._stderr_file) if self._finalizer.alive else ""
 
-    def __enter__(self) -> FakeServer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -224,7 +203,7 @@ class FakeServer:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"<FakeServer {self.url} pid={self.pid} {state}>"
+        return f"<{type(self).__name__} {self.url} pid={self.pid} {state}>"
 
     # -- control -----------------------------------------------------------------------------
 
@@ -236,15 +215,8 @@ class FakeServer:
         """The current fault rules, with the ``times`` each has left."""
         return self._control("GET", "/_control/faults")["faults"]
 
-    def configure(self, **settings: Any) -> dict[str, Any]:
-        """Change settings (latency_ms, jitter_ms, judge_noise). Returns the full current config."""
-        return self._control("POST", "/_control/config", settings)
-
-    def config(self) -> dict[str, Any]:
-        return self._control("GET", "/_control/config")
-
     def stats(self) -> dict[str, Any]:
-        """Counters: calls, ok, faults, by_model, by_call, by_fault, duplicates, in_flight, ..."""
+        """Counters: calls, ok, faults, by_model, by_call, by_fault, ... (see the server module's ``State.stats``)."""
         return self._control("GET", "/_control/stats")
 
     def reset(self) -> None:
@@ -269,6 +241,54 @@ class FakeServer:
         except (urllib.error.URLError, OSError) as exc:
             alive = "running" if self.running else f"exited with code {self._proc.returncode}"
             raise FakeServerError(f"{method} {path} failed: {exc} (server {alive})") from exc
+
+
+class FakeServer(ServerProcess):
+    """A running fake OpenAI-compatible server. Create it with :meth:`FakeServer.start`."""
+
+    _MODULE = "assay.testing.fake_server"
+
+    def __init__(self, proc: subprocess.Popen[bytes], root_url: str, stderr_file: IO[bytes], api_key: str | None):
+        super().__init__(proc, root_url, stderr_file, api_key)
+        #: the OpenAI-style base URL: ``http://127.0.0.1:PORT/v1``
+        self.url = self.root_url + "/v1"
+        self.port = int(self.root_url.rsplit(":", 1)[1])
+
+    @classmethod
+    def start(
+        cls,
+        latency_ms: float = 0,
+        jitter_ms: float = 0,
+        require_key: str | None = None,
+        *,
+        judge_noise: int | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        startup_timeout: float = 20.0,
+        env: dict[str, str] | None = None,
+    ) -> FakeServer:
+        """Launch ``python -m assay.testing.fake_server`` and wait until it listens.
+
+        Raises :class:`FakeServerError` (with the child's stderr) if it exits or doesn't report
+        ``LISTENING`` within ``startup_timeout`` seconds. The server exits by itself when this
+        process goes away (it watches its stdin pipe), so it never outlives its parent.
+        """
+        args = ["--host", host, "--port", str(port), "--latency-ms", repr(float(latency_ms)),
+                "--jitter-ms", repr(float(jitter_ms))]
+        if judge_noise is not None:
+            args += ["--judge-noise", str(int(judge_noise))]
+        if require_key is not None:
+            args += ["--require-key", require_key]
+        return cls(*cls._launch(args, env, startup_timeout), require_key)
+
+    # -- control -----------------------------------------------------------------------------
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Change settings (latency_ms, jitter_ms, judge_noise). Returns the full current config."""
+        return self._control("POST", "/_control/config", settings)
+
+    def config(self) -> dict[str, Any]:
+        return self._control("GET", "/_control/config")
 
 
 def _describe_output(stdout_lines: list[str], stderr: str) -> str:
