@@ -97,3 +97,28 @@ def test_ctrl_c_stops_cleanly_and_the_run_can_be_resumed(project: Project) -> No
     assert status == "interrupted"
     data = json.loads(project.cli("run", "--resume", run_id, "--json").stdout)
     assert data["run"]["status"] == "done" and data["counts"]["judgments"] == {"done": N}
+
+
+def test_resume_mends_a_verdict_that_failed_to_parse(project: Project) -> None:
+    write_jsonl(project.root / "data.jsonl", chat_rows(3))
+    project.model("judge", "judge-model", concurrency=1)
+    project.server.set_faults([{"fault": "malformed", "call": "judge", "times": 2}])
+    first = project.run_json(project.spec(candidates=["strong"], settings={"judge_retries": 1}))
+    assert first["counts"]["judgments"] == {"done": 2, "failed": 1}
+    calls = project.server.stats()["calls"]
+    data = json.loads(project.cli("run", "--resume", first["run"]["id"], "--json").stdout)
+    assert data["counts"]["judgments"] == {"done": 3}
+    assert project.server.stats()["calls"] == calls + 1  # only the failed verdict was asked again
+
+
+def test_retries_and_repeats_ask_with_distinct_seeds() -> None:
+    from assay.config import ModelSpec
+    from assay.engine.runner import verdict_seed
+    from assay.providers import CompletionRequest
+    from assay.providers.openai import OpenAIProvider
+
+    judge = ModelSpec(label="j", model="j", base_url="http://127.0.0.1:9/v1", seed=5)
+    seeds = {verdict_seed(judge, repeat, attempt) for repeat in range(3) for attempt in range(3)}
+    assert len(seeds) == 9 and verdict_seed(judge, 0, 0) is None  # the first try is the ordinary request
+    body = OpenAIProvider(judge)._body(CompletionRequest(messages=[], seed=verdict_seed(judge, 0, 1)))
+    assert body["seed"] == 1005

@@ -60,11 +60,12 @@ class ModelCaller:
         self.pacer = RatePacer(spec.rpm) if spec.rpm else None
         self.rng = random.Random()
 
-    async def complete(self, request: CompletionRequest, *, purpose: str,
-                       extra: Any = None) -> tuple[Completion, str | None, bool]:
-        """Returns (completion, request hash, from_cache). Raises ProviderError when all tries fail."""
+    async def complete(self, request: CompletionRequest, *, purpose: str, extra: Any = None,
+                       fresh: bool = False) -> tuple[Completion, str | None, bool]:
+        """Returns (completion, request hash, from_cache). `fresh` skips the cache (to replace a cached answer
+        that proved unusable). Raises ProviderError when all tries fail."""
         key = request_hash(self.spec.identity, request, extra)
-        if self.use_cache and key in self.cached:
+        if self.use_cache and not fresh and key in self.cached:
             row = self.store.cached_call(key)
             if row is not None:
                 self.progress.cached += 1

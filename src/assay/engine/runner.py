@@ -34,9 +34,20 @@ def generation_messages(spec: ModelSpec, sample: Sample) -> list[dict[str, Any]]
     return messages
 
 
-def repeat_seed(judge: ModelSpec, repeat: int) -> int | None:
-    """Repeat 0 is the judge's ordinary request; later repeats ask with distinct seeds, for independent draws."""
-    return None if repeat == 0 else (judge.seed or 0) + repeat
+def verdict_seed(judge: ModelSpec, repeat: int, attempt: int) -> int | None:
+    """The first try of repeat 0 is the judge's ordinary request. Later repeats, and retries after an unusable
+    answer, ask with distinct seeds, so a sampling judge gives an independent draw rather than the same answer."""
+    if repeat == 0 and attempt == 0:
+        return None
+    return (judge.seed or 0) + repeat + 1000 * attempt
+
+
+def _unparseable(parse: Any, text: str) -> bool:
+    try:
+        parse(text)
+    except VerdictError:
+        return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,14 +231,21 @@ class RunEngine:
 
     # -- judging ------------------------------------------------------------------------------------------
 
-    async def _ask(self, judge: ModelSpec, request: CompletionRequest, repeat: int, parse: Any,
-                   attempts: _Attempts) -> tuple[Any, str | None, bool, str | None]:
+    async def _ask(self, judge: ModelSpec, messages: list[dict[str, Any]], schema: dict[str, Any], repeat: int,
+                   parse: Any, attempts: _Attempts) -> tuple[Any, str | None, bool, str | None]:
         """Ask the judge until its answer parses: (verdict, request hash, cached, None), or (None, .., error)."""
         problems: list[str] = []
+        caller = self.callers[judge.label]
         for attempt in range(1 + self.spec.settings.judge_retries):
+            request = CompletionRequest(messages=messages, json_schema=schema,
+                                        seed=verdict_seed(judge, repeat, attempt))
+            extra = {"repeat": repeat, "attempt": attempt}
             try:
-                completion, key, cached = await self.callers[judge.label].complete(
-                    request, purpose="judge", extra={"repeat": repeat, "attempt": attempt})
+                completion, key, cached = await caller.complete(request, purpose="judge", extra=extra)
+                if cached and _unparseable(parse, completion.text):
+                    # An unusable answer from an earlier run is asked again, so a resume can mend it.
+                    completion, key, cached = await caller.complete(request, purpose="judge", extra=extra,
+                                                                    fresh=True)
             except ProviderError as e:
                 return None, None, False, f"judge call failed: {e}"
             repeated = attempts.add(completion)
@@ -247,10 +265,8 @@ class RunEngine:
         except RubricError as e:
             self._judgment_failed(job, str(e))
             return
-        request = CompletionRequest(messages=messages, json_schema=self.schemas[job.rubric.name],
-                                    seed=repeat_seed(job.judge, job.repeat))
-        verdict, key, cached, error = await self._ask(
-            job.judge, request, job.repeat, lambda text: parse_verdict(text, job.rubric), attempts)
+        verdict, key, cached, error = await self._ask(job.judge, messages, self.schemas[job.rubric.name], job.repeat,
+                                                      lambda text: parse_verdict(text, job.rubric), attempts)
         if error is not None:
             self._judgment_failed(job, error, attempts)
             return
@@ -264,9 +280,8 @@ class RunEngine:
         except RubricError as e:
             self._pair_failed(job, str(e), attempts)
             return
-        request = CompletionRequest(messages=messages, json_schema=self.pair_schema,
-                                    seed=repeat_seed(job.judge, job.repeat))
-        verdict, key, cached, error = await self._ask(job.judge, request, job.repeat, parse_pair_verdict, attempts)
+        verdict, key, cached, error = await self._ask(job.judge, messages, self.pair_schema, job.repeat,
+                                                      parse_pair_verdict, attempts)
         if error is not None:
             self._pair_failed(job, error, attempts)
             return
