@@ -74,8 +74,11 @@ def print_results(data: dict[str, Any]) -> None:
 def _rubric_table(out: Any, r: dict[str, Any]) -> None:
     lo, hi = r["scale"]
     table = Table(title=f"{r['rubric']} ({r['kind']}, scale {lo}–{hi})", title_justify="left")
-    for col in ("rank", "model", "scored", "failed", "mean", "95% CI", "median", "sd", f"scores {lo}…{hi}"):
-        table.add_column(col, justify="left" if col == "model" or col.startswith("scores") else "right")
+    # Short headers so the table fits 80 columns: # is the rank, n the outputs scored, the last column the
+    # distribution over the scale's levels.
+    for col in ("#", "model", "n", "failed", "mean", "95% CI", "median", "sd", f"{lo}…{hi}"):
+        table.add_column(col, justify="left" if col in ("model", f"{lo}…{hi}") else "right",
+                         no_wrap=col in ("model", "95% CI"))
     rank = {x["model"]: x for x in r["ranking"]}
     for m in sorted(r["models"], key=lambda m: rank[m["model"]]["rank"] if m["model"] in rank else 1e9):
         place = rank.get(m["model"])
