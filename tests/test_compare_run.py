@@ -127,3 +127,13 @@ def test_a_jury_with_a_failing_judge_pairs_only_on_judges_common_to_both(project
     (cmp,) = data["comparisons"]
     assert cmp["mean_diff"] == 2.0 and cmp["n_paired"] == 12
     assert sum(m["n_failed"] for m in _rubric(data)["models"]) == 6
+
+
+def test_repeated_pairwise_verdicts_are_decided_by_majority(project: Project) -> None:
+    project.model("judge", "judge-model", seed=3)
+    spec = project.spec(candidates=["strong", "weak"], rubrics=[PAIRWISE], judge={"use": "judge", "samples": 3})
+    data = project.run_json(spec)
+    (section,) = data["pairwise"]
+    assert project.server.stats()["by_call"]["judge"] == 12 * 2 * 3
+    assert section["repeat_disagreement"]["judge"] == {"n_pairs": 12, "share_disagreeing": 0.0}
+    assert section["pairs"][0]["wins"] == 12

@@ -143,6 +143,9 @@ def _pairwise_section(out: Any, p: dict[str, Any]) -> None:
         style = "yellow" if c["inconsistent_share"] > 0.2 else "dim"
         out.print(f"[{style}]judge {judge}: verdict changed with the order of the outputs in "
                   f"{c['inconsistent_share']:.0%} of {c['n_pairs']} pairs (such verdicts count as ties)[/]")
+    for judge, r in p["repeat_disagreement"].items():
+        out.print(f"[dim]judge {judge}: repeated verdicts disagree on {r['share_disagreeing']:.0%} of "
+                  f"{r['n_pairs']} pairs (decided by majority)[/]")
     if p["bradley_terry"]:
         ranking = ", ".join(f"{s['model']} {s['score']:+.2f} [{_num(s['ci_low'])}, {_num(s['ci_high'])}]"
                             for s in p["bradley_terry"])

@@ -125,7 +125,7 @@ def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
         entry["ranking"] = _ranking(entry, comparisons)
 
     counts = store.run_counts(run_id)
-    pairwise = [_pairwise(store, run_id, name, rubrics[name], candidates, judges, rule, seed)
+    pairwise = [_pairwise(store, run_id, name, candidates, seed)
                 for name in rubrics if rubrics[name]["kind"] == "pairwise"]
     return {
         "schema_version": RESULTS_SCHEMA_VERSION,
@@ -241,8 +241,7 @@ def _outcome(winner: str | None, model_a: str, model_b: str) -> float | None:
     return {model_a: 1.0, model_b: 0.0, "tie": 0.5}.get(winner or "")
 
 
-def _pairwise(store: Store, run_id: str, rname: str, rubric: dict[str, Any], candidates: list[str],
-              judges: list[str], rule: str, seed: int) -> dict[str, Any]:
+def _pairwise(store: Store, run_id: str, rname: str, candidates: list[str], seed: int) -> dict[str, Any]:
     """Both-order verdicts → per-sample outcomes; win rates, position consistency, length bias, ranking."""
     rows = [r for r in store.pairwise(run_id) if r["rubric"] == rname]
     orders: dict[tuple[str, str, str, str, int], dict[str, float | None]] = defaultdict(dict)
@@ -255,17 +254,25 @@ def _pairwise(store: Store, run_id: str, rname: str, rubric: dict[str, Any], can
             _outcome(r["winner"], r["model_a"], r["model_b"])
     consistency: dict[str, list[bool]] = defaultdict(list)
     per_sample: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    repeats: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
     for (sample, a, b, judge, _), both in orders.items():
         if len(both) < 2:
             continue  # one order failed: no position-controlled verdict
         consistency[judge].append(both["ab"] == both["ba"])
         # An order-dependent verdict averages out: a flip becomes a tie.
-        per_sample[(a, b)][sample].append((both["ab"] + both["ba"]) / 2)
+        outcome = (both["ab"] + both["ba"]) / 2
+        per_sample[(a, b)][sample].append(outcome)
+        repeats[(judge, sample, a, b)].append(outcome)
+    stability: dict[str, list[bool]] = defaultdict(list)
+    for (judge, *_), outcomes in repeats.items():
+        if len(outcomes) >= 2:
+            stability[judge].append(len(set(outcomes)) > 1)
     lengths = store.output_lengths(run_id)
     pairs, bt_input = [], []
     for (a, b), by_sample in per_sample.items():
         samples = sorted(by_sample)
-        outcomes = [combine(by_sample[s], "mean" if rule == "mean" else "median") for s in samples]
+        # Several verdicts on one pair (repeats, a jury) are decided by majority: a split vote is a tie.
+        outcomes = [combine(by_sample[s], "majority") for s in samples]
         bt_input.extend((a, b, o) for o in outcomes)
         wr = win_rate(outcomes, seed=seed)
         entry: dict[str, Any] = {"model_a": a, "model_b": b, **wr.to_dict()}
@@ -280,6 +287,8 @@ def _pairwise(store: Store, run_id: str, rname: str, rubric: dict[str, Any], can
         "n_failed": n_failed,
         "position_consistency": {j: {"n_pairs": len(v), "inconsistent_share": 1 - float(np.mean(v))}
                                  for j, v in consistency.items() if v},
+        "repeat_disagreement": {j: {"n_pairs": len(v), "share_disagreeing": float(np.mean(v))}
+                                for j, v in stability.items()},
         "pairs": pairs, "bradley_terry": ranking,
     }
 
