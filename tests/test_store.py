@@ -43,3 +43,27 @@ def test_python_api_runs_a_spec_and_reads_results(project: Project) -> None:
     traced = data["run"]
     assert traced["dataset"]["version"] and traced["judge_identities"] == {"judge": spec.judge.identity}
     assert data["rubrics"][0]["versions"] == [spec.rubrics[0].version]
+
+
+def test_m003_adds_the_file_hash_to_an_older_database(tmp_path) -> None:
+    db = tmp_path / "old.db"
+    Store(db).close()
+    with sqlite3.connect(db) as conn:  # make it look like a database from before migration 3
+        conn.execute("alter table datasets drop column file_sha256")
+        conn.execute("delete from schema_migrations where version = 3")
+    Store(db).close()
+    with sqlite3.connect(db) as conn:
+        columns = {r[1] for r in conn.execute("pragma table_info(datasets)")}
+        applied = [r[0] for r in conn.execute("select version from schema_migrations order by version")]
+    assert "file_sha256" in columns and applied == [1, 2, 3]
+
+
+def test_an_unchanged_spec_dataset_file_is_not_parsed_again(project: Project, monkeypatch) -> None:
+    import assay.evaluate
+
+    spec = project.spec(candidates=["strong"])
+    project.run_json(spec)
+    calls = []
+    monkeypatch.setattr(assay.evaluate, "parse_file", lambda *a, **k: calls.append(a))
+    project.run_json(spec)
+    assert calls == []

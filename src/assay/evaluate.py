@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,17 +31,33 @@ class RunOutcome:
     progress: RunProgress
 
 
+def file_sha256(path: str | Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None  # parse_file reports an unreadable file properly
+    return digest.hexdigest()
+
+
 def import_dataset(store: Store, path: str | Path, *, name: str, kind: str = "eval",
                    strict: bool = False) -> tuple[DatasetInfo, bool, Any]:
     """Parse a dataset file and store it. Returns (info, created, parse result with its row errors)."""
     result = parse_file(path, strict=strict)
-    info, created = store.save_dataset(name, kind, result.format, result.samples, source=str(path))
+    info, created = store.save_dataset(name, kind, result.format, result.samples, source=str(path),
+                                       file_sha256=file_sha256(path))
     return info, created, result
 
 
 def _resolve_dataset(store: Store, spec: EvalSpec, warn: Callable[[str], None]) -> DatasetInfo:
     ref = spec.dataset
     if ref.path:
+        digest = file_sha256(ref.path)
+        known = store.dataset_by_file(ref.name, ref.kind, digest) if digest and not ref.strict else None
+        if known is not None:
+            return known  # the same bytes were imported before: same rows, same version, no second parse
         info, _, result = import_dataset(store, ref.path, name=ref.name, kind=ref.kind, strict=ref.strict)
         if result.errors:
             shown = "; ".join(str(e) for e in result.errors[:3])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, inspect, select, text
 
 from assay.store import schema
 
@@ -20,9 +20,16 @@ def m002_pairwise_judgments(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.pairwise_judgments])
 
 
+def m003_dataset_file_hash(conn: Connection) -> None:
+    # A database created by m001 after this column joined the table definition has it already.
+    if "file_sha256" not in {c["name"] for c in inspect(conn).get_columns("datasets")}:
+        conn.execute(text("ALTER TABLE datasets ADD COLUMN file_sha256 VARCHAR(64)"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial", m001_initial),
     (2, "pairwise judgments", m002_pairwise_judgments),
+    (3, "dataset file hash", m003_dataset_file_hash),
 ]
 
 

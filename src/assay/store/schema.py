@@ -27,6 +27,7 @@ datasets = Table(
     Column("n_rows", Integer, nullable=False),
     Column("source", Text),
     Column("created_at", String(32), nullable=False),
+    Column("file_sha256", String(64)),  # the imported file's bytes, so an unchanged file isn't parsed again
     UniqueConstraint("name", "version", name="uq_dataset_name_version"),
 )
 

@@ -40,6 +40,7 @@ class DatasetInfo:
     n_rows: int
     source: str | None
     created_at: str
+    file_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,24 +100,35 @@ class Store:
 
     # -- datasets ----------------------------------------------------------------------------------------
 
-    def save_dataset(self, name: str, kind: str, fmt: str, samples: list[Sample],
-                     source: str | None = None) -> tuple[DatasetInfo, bool]:
+    def save_dataset(self, name: str, kind: str, fmt: str, samples: list[Sample], source: str | None = None,
+                     file_sha256: str | None = None) -> tuple[DatasetInfo, bool]:
         """Store a dataset version. Same name and content as before → the existing version, created False."""
         version = content_hash(samples)
         with self.engine.begin() as conn:
             existing = conn.execute(select(t.datasets).where(t.datasets.c.name == name,
                                                              t.datasets.c.version == version)).first()
             if existing:
+                if file_sha256 and existing.file_sha256 != file_sha256:
+                    conn.execute(update(t.datasets).where(t.datasets.c.id == existing.id)
+                                 .values(file_sha256=file_sha256))
                 return DatasetInfo(**existing._mapping), False
             ds_id = conn.execute(insert(t.datasets).values(
                 name=name, version=version, kind=kind, format=fmt, n_rows=len(samples), source=source,
-                created_at=now())).inserted_primary_key[0]
-            rows = [{"dataset_id": ds_id, "idx": i, "sample_id": s.id, "data": s.canonical_json()}
-                    for i, s in enumerate(samples)]
-            for start in range(0, len(rows), 5000):
-                conn.execute(insert(t.dataset_rows), rows[start:start + 5000])
+                created_at=now(), file_sha256=file_sha256)).inserted_primary_key[0]
+            for start in range(0, len(samples), 5000):  # rows made a chunk at a time, not all at once
+                conn.execute(insert(t.dataset_rows), [
+                    {"dataset_id": ds_id, "idx": start + i, "sample_id": s.id, "data": s.canonical_json()}
+                    for i, s in enumerate(samples[start:start + 5000])])
             info = conn.execute(select(t.datasets).where(t.datasets.c.id == ds_id)).one()
         return DatasetInfo(**info._mapping), True
+
+    def dataset_by_file(self, name: str, kind: str, file_sha256: str) -> DatasetInfo | None:
+        """The stored dataset imported under this name from a file with exactly these bytes, if any."""
+        d = t.datasets
+        with self.engine.connect() as conn:
+            row = conn.execute(select(d).where(d.c.name == name, d.c.kind == kind, d.c.file_sha256 == file_sha256)
+                               .order_by(d.c.id.desc())).first()
+        return DatasetInfo(**row._mapping) if row else None
 
     def get_dataset(self, name: str, version: str | None = None) -> DatasetInfo:
         q = select(t.datasets).where(t.datasets.c.name == name)
@@ -302,6 +314,9 @@ class Store:
                     conn.execute(_upsert(self.engine, table, batch[name]), batch[name])
 
 
+MAX_PENDING_WRITES = 5000
+
+
 class StoreWriter:
     """Writes records from the event loop on a background thread, a transaction per batch.
 
@@ -312,7 +327,9 @@ class StoreWriter:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._q: queue.SimpleQueue[tuple[str, dict[str, Any]] | None] = queue.SimpleQueue()
+        # Bounded: when calls finish faster than the disk takes them, the run waits here rather than piling
+        # records up in memory.
+        self._q: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue(maxsize=MAX_PENDING_WRITES)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, name="assay-store-writer", daemon=True)
         self._thread.start()
