@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import combinations
 from statistics import median
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -69,9 +69,13 @@ def load_scores(store: Store, run_id: str, rule: str) -> Scores:
     verdicts: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     for rubric, by_cand in raw.items():
         for cand, by_sample in by_cand.items():
-            verdicts[rubric][cand] = {s: combine([combine(v, rule) for v in by_judge.values()], rule)
-                                      for s, by_judge in by_sample.items()}
+            verdicts[rubric][cand] = {s: output_verdict(by_judge, by_judge, rule) for s, by_judge in by_sample.items()}
     return Scores(raw, verdicts, failed, total, versions)
+
+
+def output_verdict(by_judge: dict[str, list[float]], judges: Iterable[str], rule: str) -> float:
+    """One output's verdict: each judge's repeats combined, then the judges, by the run's rule."""
+    return combine([combine(by_judge[j], rule) for j in judges], rule)
 
 
 def paired_verdicts(a: dict[str, dict[str, list[float]]], b: dict[str, dict[str, list[float]]],
@@ -84,8 +88,8 @@ def paired_verdicts(a: dict[str, dict[str, list[float]]], b: dict[str, dict[str,
     for sample in sorted(set(a) & set(b)):
         judges = sorted(set(a[sample]) & set(b[sample]))
         if judges:
-            xa.append(combine([combine(a[sample][j], rule) for j in judges], rule))
-            xb.append(combine([combine(b[sample][j], rule) for j in judges], rule))
+            xa.append(output_verdict(a[sample], judges, rule))
+            xb.append(output_verdict(b[sample], judges, rule))
     return xa, xb
 
 

@@ -164,7 +164,7 @@ class Store:
                     .order_by(t.dataset_rows.c.idx).limit(chunk)).all()
             if not rows:
                 return
-            for idx, data in rows:
+            for _, data in rows:
                 if limit is not None and seen >= limit:
                     return
                 seen += 1
