@@ -117,21 +117,37 @@ def load_project_models(path: Path | None) -> dict[str, ModelSpec]:
     models: dict[str, ModelSpec] = {}
     for i, entry in enumerate(raw):
         where = f"{path}: models[{entry.get('label', i) if isinstance(entry, dict) else i}]"
-        models_entry = _model(entry, where)
+        models_entry = _model(entry, where, path.parent)
         models[models_entry.label] = models_entry
     return models
 
 
-def _model(entry: Any, where: str) -> ModelSpec:
+def _local_paths(entry: dict[str, Any], base: Path) -> dict[str, Any]:
+    """A local model's GGUF path, when relative, is relative to the file that names it (like datasets)."""
+    entry = dict(entry)
+    options = entry.get("options")
+    if isinstance(options, dict) and isinstance(options.get("path"), str):
+        path = Path(options["path"]).expanduser()
+        entry["options"] = {**options, "path": str(path if path.is_absolute() else (base / path).resolve())}
+    model = entry.get("model")
+    if isinstance(model, str) and model.endswith(".gguf") and not Path(model).expanduser().is_absolute():
+        entry["model"] = str((base / model).resolve())
+    return entry
+
+
+def _model(entry: Any, where: str, base: Path | None = None) -> ModelSpec:
     if not isinstance(entry, dict):
         raise SpecError(f"{where}: a model entry must be a mapping (label, provider, model, ...)")
+    if base is not None and entry.get("provider") == "local":
+        entry = _local_paths(entry, base)
     try:
         return ModelSpec.model_validate(entry)
     except ValidationError as e:
         raise SpecError(describe_validation_error(e, f"{where}: invalid model entry")) from None
 
 
-def _resolve_model(ref: Any, known: dict[str, ModelSpec], where: str, config: Path | None) -> ModelSpec:
+def _resolve_model(ref: Any, known: dict[str, ModelSpec], where: str, config: Path | None,
+                   base: Path | None = None) -> ModelSpec:
     if isinstance(ref, str):
         if ref in known:
             return known[ref]
@@ -144,8 +160,8 @@ def _resolve_model(ref: Any, known: dict[str, ModelSpec], where: str, config: Pa
         # A configured model with overrides: {use: label, temperature: 0.7, label: new-label}
         base = _resolve_model(ref["use"], known, where, config)
         merged = {**base.model_dump(exclude_none=True), **{k: v for k, v in ref.items() if k != "use"}}
-        return _model(merged, where)
-    return _model(ref, where)
+        return _model(merged, where, base)
+    return _model(ref, where, base)
 
 
 def _resolve_rubric(ref: Any, base: Path, where: str) -> Rubric:
@@ -222,7 +238,8 @@ def spec_from_mapping(data: dict[str, Any], *, base: Path, where: str, config: P
     rubrics = data["rubrics"]
     if not isinstance(rubrics, list) or not rubrics:
         raise SpecError(f"{where}: 'rubrics' must be a non-empty list of rubric files or inline rubrics")
-    resolved = tuple(_resolve_model(c, known, f"{where}: candidates[{i}]", config) for i, c in enumerate(candidates))
+    resolved = tuple(_resolve_model(c, known, f"{where}: candidates[{i}]", config, base)
+                     for i, c in enumerate(candidates))
     known = {**known, **{m.label: m for m in resolved}}  # the judge may name a model defined inline above
     if not isinstance(data.get("settings") or {}, dict):
         raise SpecError(f"{where}: 'settings' must be a mapping (judge_retries, judge_samples, aggregate, ...)")
@@ -234,11 +251,12 @@ def spec_from_mapping(data: dict[str, Any], *, base: Path, where: str, config: P
             settings["judge_samples"] = data["judge"]["samples"]
             if set(judge) == {"use"}:
                 judge = judge["use"]
-        judges = (_resolve_model(judge, known, f"{where}: judge", config),)
+        judges = (_resolve_model(judge, known, f"{where}: judge", config, base),)
     else:
         if not isinstance(data["judges"], list) or not data["judges"]:
             raise SpecError(f"{where}: 'judges' must be a non-empty list of model labels or entries")
-        judges = tuple(_resolve_model(j, known, f"{where}: judges[{i}]", config) for i, j in enumerate(data["judges"]))
+        judges = tuple(_resolve_model(j, known, f"{where}: judges[{i}]", config, base)
+                       for i, j in enumerate(data["judges"]))
     try:
         return EvalSpec(
             name=str(data.get("name") or Path(where).stem),

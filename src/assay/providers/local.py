@@ -65,6 +65,13 @@ def grammar_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _positive_int(spec: ModelSpec, name: str, default: int) -> int:
+    value = spec.options.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SpecError(f"model {spec.label!r}: options.{name} must be a positive whole number; got {value!r}")
+    return value
+
+
 class LocalProvider:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
@@ -78,10 +85,18 @@ class LocalProvider:
         else:
             raise SpecError(f"model {spec.label!r}: the local provider runs {BUNDLED_MODEL!r} (bundled) or a "
                             f".gguf path; got {spec.model!r}")
-        self.n_ctx = int(spec.options.get("n_ctx", 4096))
-        self.n_threads = int(spec.options.get("n_threads", os.cpu_count() or 1))
+        self.n_ctx = _positive_int(spec, "n_ctx", 4096)
+        self.n_threads = _positive_int(spec, "n_threads", os.cpu_count() or 1)
+        unknown = sorted(set(spec.options) - {"path", "n_ctx", "n_threads"})
+        if unknown:
+            raise SpecError(f"model {spec.label!r}: unknown local option(s) {', '.join(unknown)}; "
+                            "the local provider takes options path, n_ctx and n_threads")
         if importlib.util.find_spec("llama_cpp") is None:
             raise SpecError(INSTALL_HINT)
+        try:  # load now (once per process), so a file that isn't a usable GGUF fails before the run
+            _load(self.path, self.n_ctx, self.n_threads)
+        except ValueError as e:
+            raise SpecError(f"model {spec.label!r}: llama.cpp can't load {self.path}: {e}") from None
 
     def _run(self, request: CompletionRequest) -> Completion:
         llm, lock = _load(self.path, self.n_ctx, self.n_threads)
