@@ -102,8 +102,11 @@ class Project:
             assert result.exit_code == 0, result.output
         return result
 
-    def run_json(self, spec: Path, *extra: str) -> dict[str, Any]:
-        result = self.cli("run", str(spec), "--json", *extra)
+    def run_json(self, spec: Path, *extra: str, exit_code: int = 0) -> dict[str, Any]:
+        """Run a spec through the CLI and return its results JSON. `exit_code=1` for runs expected to score
+        nothing for some model (the CLI then still prints the results, and exits 1)."""
+        result = self.cli("run", str(spec), "--json", *extra, ok=False)
+        assert result.exit_code == exit_code, result.output
         return json.loads(result.stdout)
 
 

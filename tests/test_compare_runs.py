@@ -26,7 +26,10 @@ def test_a_worse_model_fails_the_check(project: Project) -> None:
     assert cmp["n_shared"] == 12 and cmp["mean_diff"] == -3.0 and cmp["significant"]
     assert data["worse"] == [{"rubric": "quality", "model": "bot", "mean_diff": -3.0,
                               "reason": "significantly worse by more than 1"}]
-    assert "is better than" in cmp["sentence"] and cmp["sentence"].index(before) < cmp["sentence"].index(after)
+    assert "bot is worse after than before: -3.00" in cmp["sentence"] and "8.00 → 5.00" in cmp["sentence"]
+    assert (cmp["mean_before"], cmp["mean_after"], cmp["worse_after"]) == (8.0, 5.0, 12)
+    assert data["models"] == [{"before": "bot", "after": "bot", "before_model": "bot-q8", "after_model": "bot-q5",
+                               "changed": True}]
     # Worse, but not by more than the allowed margin: the check passes.
     assert project.cli("compare", before, after, "--fail-if-worse", "4").exit_code == 0
 
@@ -34,7 +37,7 @@ def test_a_worse_model_fails_the_check(project: Project) -> None:
 def test_an_improvement_passes(project: Project) -> None:
     before, after = _two_runs(project, "bot-q5", "bot-q7")
     data = json.loads(project.cli("compare", before, after, "--fail-if-worse", "0", "--json").stdout)
-    assert "bot (" + after + ") is better than bot (" + before + ") by 2" in data["comparisons"][0]["sentence"]
+    assert "bot is better after than before: +2.00" in data["comparisons"][0]["sentence"]
     assert data["worse"] == []
 
 
@@ -78,7 +81,7 @@ def test_python_api_compare(project: Project) -> None:
 def test_the_gate_fails_a_run_it_could_not_check(project: Project) -> None:
     before = project.run_json(project.spec(candidates=["strong"]))["run"]["id"]
     project.server.set_faults([{"fault": "404", "model": "strong-q8"}])  # every generation fails
-    after = project.run_json(project.spec(candidates=["strong"]), "--no-cache")["run"]["id"]
+    after = project.run_json(project.spec(candidates=["strong"]), "--no-cache", exit_code=1)["run"]["id"]
     result = project.cli("compare", before, after, "--fail-if-worse", "1", "--json", ok=False)
     assert result.exit_code == 1
     (worse,) = json.loads(result.stdout)["worse"]

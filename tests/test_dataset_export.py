@@ -101,8 +101,9 @@ def test_source_row_shape() -> None:
 
     bare = Sample(id="b", context=(Message(role="user", content="q"),))
     (row,) = export_rows([bare], format="source")
-    assert row == {"id": "b", "request": {"model": "unknown", "messages": [{"role": "user", "content": "q"}]},
-                   "response": None}
+    assert row == {"id": "b", "request": {"messages": [{"role": "user", "content": "q"}]}, "response": None}
+    (again,) = reimport([bare], "source")
+    assert again.outputs == {} and "source_model" not in again.metadata and again == bare  # a true round trip
 
 
 def test_simple_row_shape() -> None:

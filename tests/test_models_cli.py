@@ -106,3 +106,10 @@ def test_test_reports_a_missing_key_cleanly(project: Project, monkeypatch: pytes
     result = project.cli("models", "test", "keyed", ok=False)
     assert result.exit_code == 2 and "ASSAY_TEST_UNSET_KEY" in result.output and "Traceback" not in result.output
     assert project.server.stats()["calls"] == 0
+
+
+def test_a_dataset_entry_has_nothing_to_test(project) -> None:
+    project.models["captured"] = {"provider": "dataset"}
+    project.write_config()
+    result = project.cli("models", "test", "captured", ok=False)
+    assert result.exit_code == 2 and "calls no model" in result.output

@@ -90,14 +90,20 @@ def test_5xx_timeouts_and_dropped_connections_are_retried(project: Project) -> N
 def test_non_retryable_errors_fail_fast_with_the_providers_message(project: Project) -> None:
     project.server.set_faults([{"fault": "404", "model": "weak-q4"}])
     spec = project.spec(candidates=["strong", "weak"])
-    data = project.run_json(spec)
+    result = project.cli("run", str(spec), "--json", ok=False)
+    assert result.exit_code == 1 and "nothing was scored for weak" in result.stderr  # scripts see it
+    data = json.loads(result.stdout)
     stats = project.server.stats()
     assert stats["by_model"]["weak-q4"] == 12  # one call per sample: no retries
     assert data["counts"]["outputs"] == {"done": 12, "failed": 12}
-    assert _model(data, "weak")["n_failed"] == 12 and _model(data, "weak")["n_scored"] == 0
-    with sqlite3.connect(project.db) as db:
-        (error,) = db.execute("select distinct error from outputs where status = 'failed'").fetchone()
-    assert "HTTP 404" in error and "weak-q4" in error
+    weak = _model(data, "weak")
+    assert (weak["n_failed"], weak["n_failed_no_output"], weak["n_scored"]) == (12, 12, 0)
+    (failure,) = data["failures"]["outputs"]
+    assert failure["candidate"] == "weak" and failure["n"] == 12
+    assert "HTTP 404" in failure["error"] and "weak-q4" in failure["error"]  # the provider's own message
+    assert data["failures"]["judgments"] == []  # the judge never failed: there was nothing to judge
+    table = project.cli("results", data["run"]["id"]).output
+    assert "Failures" in table and "HTTP 404" in table and "nothing scored" in table
 
 
 def test_unparseable_and_out_of_range_verdicts_are_retried_then_recorded_as_failures(project: Project) -> None:

@@ -111,7 +111,7 @@ def test_dataset_import_reports_invalid_rows_with_line_numbers(project: Project,
     path = tmp_path / "d.jsonl"
     path.write_text('{"input": "ok"}\n{"input": "also ok", "refrence": "x"}\nnot json\n')
     out = project.cli("dataset", "import", str(path), "--name", "d").output
-    assert "d.jsonl:2" in out and "refrence" in out and "d.jsonl:3" in out and "1 rows" in out
+    assert "d.jsonl:2" in out and "refrence" in out and "d.jsonl:3" in out and "1 row (" in out
     strict = _fails(project, "dataset", "import", str(path), "--name", "d2", "--strict")
     assert "d.jsonl:2" in strict
     assert [d["name"] for d in json.loads(project.cli("dataset", "list", "--json").stdout)] == ["d"]
@@ -180,3 +180,9 @@ def test_a_template_that_cannot_render_fails_before_the_run(project: Project) ->
     project.rubric(template="{% for k, v in score_levels.items() %}{{ k }}{% endfor %}{{ eval_model_response }}")
     out = _fails(project, "run", str(project.spec(candidates=["strong"])))
     assert "fails to render" in out and project.server.stats()["calls"] == 0
+
+
+def test_an_unknown_version_of_a_known_dataset(project: Project, tmp_path: Path) -> None:
+    project.cli("dataset", "import", str(write_jsonl(tmp_path / "d.jsonl", chat_rows(2))), "--name", "qa")
+    out = _fails(project, "dataset", "show", "qa@deadbeef")
+    assert "dataset 'qa' has no version starting with 'deadbeef'" in out

@@ -39,7 +39,12 @@ def compare(ctx: click.Context, run_a: str, run_b: str | None, model: str | None
         print_json(data)
     else:
         out = console()
-        out.print(f"\n[bold]{data['after']['id']}[/] (after) against [bold]{data['before']['id']}[/] (before)")
+        out.print(f"[bold]{data['after']['id']}[/] (after) against [bold]{data['before']['id']}[/] (before)")
+        for m in data["models"]:
+            if m["changed"]:
+                what = (f"{m['before_model']} → {m['after_model']}" if m["before_model"] != m["after_model"]
+                        else "same model name, other settings")
+                out.print(f"[dim]{m['after']}: the model entry changed between the runs ({what})[/]")
         for w in data["warnings"]:
             out.print(f"[yellow]⚠ {w}[/]")
         for c in data["comparisons"]:

@@ -38,7 +38,8 @@ def import_(ctx: click.Context, file: Path, name: str | None, kind: str, strict:
     for e in result.errors:
         out.print(f"[yellow]skipped[/] {e}")
     state = "imported" if created else "already stored (same content)"
-    out.print(f"{info.name}@{info.version}: {info.n_rows} rows ({info.format} format, {info.kind}) {state}"
+    rows = f"{info.n_rows} row{'s' if info.n_rows != 1 else ''}"
+    out.print(f"{info.name}@{info.version}: {rows} ({info.format} format, {info.kind}) {state}"
               + (f"; {len(errors)} invalid row(s) skipped" if errors else ""))
 
 

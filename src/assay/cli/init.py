@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from assay.errors import SpecError
+
 STARTER_FILES = ("assay.yaml", "eval.yaml", "data.jsonl", "rubrics/helpfulness.yaml", "rubrics/matches-reference.yaml")
 
 
@@ -19,7 +21,7 @@ def init(folder: Path, force: bool) -> None:
     targets = [(name, folder / name) for name in STARTER_FILES]
     existing = [str(p) for _, p in targets if p.exists()]
     if existing and not force:
-        raise click.ClickException(f"not overwriting {', '.join(existing)} (use --force)")
+        raise SpecError(f"not overwriting {', '.join(existing)} (use --force)")
     for name, path in targets:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text((root / name).read_text(encoding="utf-8"), encoding="utf-8")

@@ -162,6 +162,9 @@ def test(name: str, config: Path | None, as_json: bool) -> None:
     if name not in entries:
         raise SpecError(f"no model entry {name!r} in {path}; entries: {', '.join(sorted(entries)) or '(none)'}")
     spec = entries[name]
+    if spec.provider == "dataset":
+        raise SpecError(f"{name!r} uses the dataset provider: it answers with each row's pre-generated output "
+                        f"(outputs.{spec.model or spec.label}) and calls no model, so there is nothing to test")
     if spec.max_retries > SMOKE_MAX_RETRIES:
         spec = spec.model_copy(update={"max_retries": SMOKE_MAX_RETRIES})
     result = asyncio.run(_smoke(spec))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from assay.cli.common import console, open_store, print_json
@@ -12,7 +13,10 @@ from assay.store import Store
 
 
 def _num(x: float | None, digits: int = 2) -> str:
-    return "—" if x is None else f"{x:.{digits}f}"
+    if x is None:
+        return "—"
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
 
 
 def _histogram(h: dict[str, int]) -> str:
@@ -42,7 +46,7 @@ def print_results(data: dict[str, Any]) -> None:
     ds = run["dataset"]
     judges = ", ".join(run["judges"])
     repeats = f", each output judged {run['judge_samples']}×" if run["judge_samples"] > 1 else ""
-    out.print(f"\n[bold]run {run['id']}[/] ({run['status']}): {run['name']}, dataset {ds['name']}@{ds['version']}, "
+    out.print(f"[bold]run {run['id']}[/] ({run['status']}): {run['name']}, dataset {ds['name']}, "
               f"judge{'s' if len(run['judges']) > 1 else ''} {judges}{repeats}")
     for r in data["rubrics"]:
         _rubric_table(out, r)
@@ -51,24 +55,45 @@ def print_results(data: dict[str, Any]) -> None:
         for c in data["comparisons"]:
             out.print(f"• {c['sentence']}" + _power_note(c))
             if c.get("wins") is not None:
-                effect = "" if c.get("effect_size") is None else f", effect size {c['effect_size']:.2f} (Cohen's d_z)"
-                out.print(f"  [dim]per sample, {c['model_a']} won {c['wins']}, tied {c['ties']}, lost {c['losses']}"
-                          f"{effect}[/]")
-        tests = {c.get("test") for c in data["comparisons"] if c.get("test")}
+                out.print(f"  [dim]{_per_sample(c)}[/]")
+        # Each test names its exact variant (exact or sampled); the family is what a reader needs here.
+        tests = sorted({c["test"].split(",")[0] for c in data["comparisons"] if c.get("test")})
         if tests:
             adj = next((c["adjustment"] for c in data["comparisons"] if c.get("adjustment")), "")
-            out.print(f"[dim]paired over shared samples; p-values: {', '.join(sorted(tests))}; adjustment: {adj}[/]")
+            out.print(f"[dim]paired over shared samples; p-values: {', '.join(tests)}; adjustment: {adj}[/]")
     if len(data["rubrics"]) > 1:
         _tradeoff_table(out, data["tradeoffs"])
     for p in data["pairwise"]:
         _pairwise_section(out, p)
     if len(run["judges"]) > 1 or run["judge_samples"] > 1:
         out.print(f"[dim]{data['methods']['aggregate']}[/]")
+    _failures(out, data["failures"])
     counts = data["counts"]
     line = f"outputs: {_counts(counts['outputs'])}; judgments: {_counts(counts['judgments'])}"
     if "pairwise" in counts:
         line += f"; pairwise verdicts: {_counts(counts['pairwise'])}"
     out.print(f"[dim]{line}[/]")
+
+
+def _per_sample(c: dict[str, Any]) -> str:
+    """Win/tie/loss from the point of view of the model the sentence names first."""
+    a, b, wins, losses, effect = c["model_a"], c["model_b"], c["wins"], c["losses"], c.get("effect_size")
+    if c.get("significant") and c["mean_diff"] < 0:
+        a, b, wins, losses, effect = b, a, losses, wins, None if effect is None else -effect
+    text = f"per sample, {a} scored higher on {wins}, the same on {c['ties']}, lower on {losses}"
+    return text + ("" if effect is None else f"; effect size {effect:.2f} (Cohen's d_z)")
+
+
+def _failures(out: Any, failures: dict[str, list[dict[str, Any]]]) -> None:
+    """The commonest error messages, so a failed call is explained where it is counted."""
+    lines = [f"{f['candidate']}: {f['n']}× {f['error']}" for f in failures["outputs"]]
+    lines += [f"{f['rubric']}, {f['candidate']}, judge {f['judge']}: {f['n']}× {f['error']}"
+              for f in failures["judgments"]]
+    lines += [f"{f['rubric']}, judge {f['judge']}: {f['n']}× {f['error']}" for f in failures["pairwise"]]
+    if lines:
+        out.print("[bold red]Failures[/] (the commonest messages)")
+        for line in lines:
+            out.print(f"  [red]•[/] {escape(line)}")
 
 
 def _rubric_table(out: Any, r: dict[str, Any]) -> None:
@@ -80,7 +105,8 @@ def _rubric_table(out: Any, r: dict[str, Any]) -> None:
         table.add_column(col, justify="left" if col in ("model", f"{lo}…{hi}") else "right",
                          no_wrap=col in ("model", "95% CI"))
     rank = {x["model"]: x for x in r["ranking"]}
-    for m in sorted(r["models"], key=lambda m: rank[m["model"]]["rank"] if m["model"] in rank else 1e9):
+    for m in sorted(r["models"], key=lambda m: (rank[m["model"]]["rank"], -m["mean"]) if m["model"] in rank
+                    else (1e9, 0.0)):
         place = rank.get(m["model"])
         shown = "—" if place is None else f"{place['rank']}" + ("=" if place["tied_with"] else "")
         failed = str(m["n_failed"]) + (" ⚠" if m["flagged"] else "")
@@ -94,8 +120,14 @@ def _rubric_table(out: Any, r: dict[str, Any]) -> None:
         notes.append("'=': tied, the data can't tell these models apart")
     if notes:
         out.print(f"[dim]{'; '.join(notes)}[/]")
-    if any(m["flagged"] for m in r["models"]):
-        out.print("[yellow]⚠ more than 5% of this model's judgments failed: its mean may be biased[/]")
+    for m in r["models"]:
+        if m["n_scored"] == 0 and m["n_failed"]:
+            out.print(f"[red]✗ {m['model']}: nothing scored; every judgment failed (see Failures below)[/]")
+        elif m["flagged"]:
+            cause = (f" ({m['n_failed_no_output']} because the candidate produced no output)"
+                     if m["n_failed_no_output"] else "")
+            out.print(f"[yellow]⚠ {m['model']}: {m['failed_share']:.0%} of judgments failed{cause}; "
+                      f"its mean may be biased[/]")
     for judge, rep in r["reliability"]["repeats"].items():
         out.print(f"[dim]judge {judge}: repeated verdicts disagree on {rep['share_disagreeing']:.0%} of "
                   f"{rep['n_outputs']} outputs (mean spread sd {rep['mean_sd']:.2f})[/]")
@@ -136,7 +168,8 @@ def _pairwise_section(out: Any, p: dict[str, Any]) -> None:
         length = pair.get("length")
         if length and length.get("length_controlled_win_rate") is not None:
             longer = length.get("longer_preferred_rate")
-            out.print(f"  [dim]length-controlled win rate {length['length_controlled_win_rate']:.0%}"
+            out.print(f"  [dim]{pair['model_a']}'s length-controlled win rate "
+                      f"{length['length_controlled_win_rate']:.0%}"
                       + (f"; the judge preferred the longer output {longer:.0%} of the time" if longer is not None
                          else "") + "[/]")
     for judge, c in p["position_consistency"].items():
@@ -147,8 +180,8 @@ def _pairwise_section(out: Any, p: dict[str, Any]) -> None:
         out.print(f"[dim]judge {judge}: repeated verdicts disagree on {r['share_disagreeing']:.0%} of "
                   f"{r['n_pairs']} pairs (decided by majority)[/]")
     if p["bradley_terry"]:
-        ranking = ", ".join(f"{s['model']} {s['score']:+.2f} [{_num(s['ci_low'])}, {_num(s['ci_high'])}]"
-                            for s in p["bradley_terry"])
+        ranking = ", ".join(f"{s['model']} {'+' if round(s['score'], 2) >= 0 else ''}{_num(s['score'])} "
+                            f"[{_num(s['ci_low'])}, {_num(s['ci_high'])}]" for s in p["bradley_terry"])
         out.print(f"  Bradley–Terry strengths (log scale, 95% CI): {ranking}")
     if p["n_failed"]:
         out.print(f"[yellow]{p['n_failed']} pairwise verdict(s) failed[/]")

@@ -53,6 +53,12 @@ def run(ctx: click.Context, spec: Path | None, resume_id: str | None, no_cache: 
         click.secho(f"\ninterrupted; finish it with: assay run --resume {run_id}", fg="yellow", err=True)
         sys.exit(130)
     show_results(store, outcome.run_id, as_json=as_json)
+    empty = [label for label, c in outcome.progress.candidates.items()
+             if (c.outputs_failed and not c.outputs_done) or (c.judgments_failed and not c.judgments_done)]
+    if empty:  # a run that measured nothing for a model must not look like a success to a script
+        click.secho(f"error: nothing was scored for {', '.join(empty)}: every call failed (see the failures "
+                    f"above, or `assay results {outcome.run_id} --json`)", fg="red", err=True)
+        sys.exit(1)
 
 
 @click.command()
@@ -75,9 +81,11 @@ def runs(ctx: click.Context, as_json: bool) -> None:
     if not rows:
         console().print("no runs yet: assay run SPEC")
         return
-    table = Table("run", "name", "status", "dataset", "candidates", "judges", "judged", "failed")
+    table = Table("run", "status", "dataset", "candidates → judges", "judged", "failed")
+    table.columns[0].no_wrap = True  # the id is what `assay results RUN_ID` needs: never cut it
     for r in rows:
         j = r["judgments"]
-        table.add_row(r["id"], r["name"], r["status"], r["dataset"], ", ".join(r["candidates"]), ", ".join(r["judges"]),
+        table.add_row(r["id"], r["status"], r["dataset"].split("@")[0],
+                      f"{', '.join(r['candidates'])} → {', '.join(r['judges'])}",
                       str(j.get("done", 0)), str(j.get("failed", 0) + r["outputs"].get("failed", 0)))
     console().print(table)

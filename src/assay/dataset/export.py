@@ -6,9 +6,8 @@ Every row carries the sample's id, so re-importing an export gives back the same
 - **chat**: the reference is appended as a final assistant turn. A sample *without* a reference whose context ends
   with an assistant turn can't be told apart from one with a reference; on re-import that turn becomes the
   reference (trailing tool-call-only assistant turns are dropped). Export such samples as simple or source instead.
-- **source**: the request's model is ``metadata["source_model"]`` (``"unknown"`` when unset, which re-imports
-  as a model named "unknown"); outputs other than the one the response already records are kept under
-  ``"outputs"``.
+- **source**: the request's model is ``metadata["source_model"]``, left out when unset (so a re-import invents
+  no model); outputs other than the one the response already records are kept under ``"outputs"``.
 - **simple**: lossless.
 """
 
@@ -45,8 +44,9 @@ def _chat(s: Sample) -> dict[str, Any]:
 
 
 def _source(s: Sample) -> dict[str, Any]:
-    model = s.metadata.get("source_model") or "unknown"
-    request: dict[str, Any] = {"model": model, "messages": [m.to_api() for m in s.context]}
+    model = s.metadata.get("source_model")
+    request: dict[str, Any] = {"model": model} if model else {}
+    request["messages"] = [m.to_api() for m in s.context]
     if s.tools is not None:
         request["tools"] = s.tools
     response = None

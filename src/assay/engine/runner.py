@@ -23,7 +23,7 @@ from assay.judge import (VerdictError, judge_messages, pairwise_messages, pairwi
                          parse_verdict, verdict_schema)
 from assay.providers.base import Completion, CompletionRequest
 from assay.rubric import Rubric
-from assay.store.store import StoreWriter, now
+from assay.store.store import NO_OUTPUT_ERROR, StoreWriter, now
 
 
 def generation_messages(spec: ModelSpec, sample: Sample) -> list[dict[str, Any]]:
@@ -175,7 +175,7 @@ class RunEngine:
                         continue
                     job = _JudgeJob(sample, candidate, output or "", rubric, judge, repeat)
                     if output is None:
-                        self._judgment_failed(job, "no output to judge: the candidate's generation failed")
+                        self._judgment_failed(job, f"{NO_OUTPUT_ERROR}: the candidate's generation failed")
                     else:
                         yield job
 

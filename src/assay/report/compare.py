@@ -8,7 +8,7 @@ from typing import Any
 from assay.errors import AssayError
 from assay.report.results import ALPHA, RESULTS_SCHEMA_VERSION, _identity, load_scores, paired_verdicts
 from assay.rubric import Rubric
-from assay.stats import holm, paired_difference, verdict_sentence
+from assay.stats import format_p, holm, paired_difference
 from assay.store.store import RunInfo, Store
 
 
@@ -91,7 +91,6 @@ def compare_runs(store: Store, run_a: str, run_b: str, *, model: str | None = No
     worse = []
     for entry in entries:
         cmp = entry.pop("_cmp", None)
-        name_b, name_a = f"{entry['after']} ({b.id})", f"{entry['before']} ({a.id})"
         if cmp is None:
             entry["sentence"] = f"On {entry['rubric']}, the runs share too few scored samples ({entry['n_shared']})."
             entry["significant"] = False
@@ -100,16 +99,21 @@ def compare_runs(store: Store, run_a: str, run_b: str, *, model: str | None = No
                               "reason": "too few samples scored in both runs to check"})
             continue
         p_adj = entry.get("p_value_adjusted")
-        entry.update(cmp.to_dict())  # mean_a is after (run B), mean_b before (run A); mean_diff = after - before
+        stats = cmp.to_dict()
+        # paired_difference(after, before): its "a" is the after run. Name the sides for what they are.
+        stats["mean_after"], stats["mean_before"] = stats.pop("mean_a"), stats.pop("mean_b")
+        stats["better_after"], stats["same"], stats["worse_after"] = stats.pop("wins"), stats.pop("ties"), \
+            stats.pop("losses")
+        entry.update(stats)
         entry["significant"] = cmp.significant(ALPHA, p_adj if several else None)
-        entry["sentence"] = verdict_sentence(name_b, name_a, cmp, rubric=entry["rubric"],
-                                             adjusted_p=p_adj if several else None)
+        entry["sentence"] = _sentence(entry, cmp, p_adj if several else None)
         if fail_if_worse is not None and entry["significant"] and cmp.mean_diff < -fail_if_worse:
             worse.append({**entry, "reason": f"significantly worse by more than {fail_if_worse:g}"})
     return {
         "schema_version": RESULTS_SCHEMA_VERSION,
         "before": {"id": a.id, "name": a.name, "dataset": a.spec["dataset"]},
         "after": {"id": b.id, "name": b.name, "dataset": b.spec["dataset"]},
+        "models": _models_changed(a, b, _model_pairs(a, b, model)),
         "warnings": warnings, "comparisons": entries,
         "adjustment": f"Holm over {len(tested)} comparison(s)" if several else "none (a single comparison)",
         "fail_if_worse": fail_if_worse,
@@ -119,6 +123,28 @@ def compare_runs(store: Store, run_a: str, run_b: str, *, model: str | None = No
                   "adjusted p < 0.05 and 95% CI excluding zero; --fail-if-worse DELTA fails when a difference is "
                   "significant and below −DELTA, or when too few samples were scored in both runs to check",
     }
+
+
+def _sentence(entry: dict[str, Any], cmp: Any, p_adj: float | None) -> str:
+    """Before/after in one sentence: the direction in words, the means, the difference with its CI."""
+    model = entry["after"] if entry["after"] == entry["before"] else f"{entry['before']} → {entry['after']}"
+    p_text = format_p(p_adj if p_adj is not None else cmp.p_value) + (", Holm-adjusted" if p_adj is not None else "")
+    diff = (f"{cmp.mean_diff:+.2f} (95% CI {cmp.ci_low:+.2f} to {cmp.ci_high:+.2f}; {p_text}; "
+            f"{cmp.mean_b:.2f} → {cmp.mean_a:.2f}, n = {cmp.n})")
+    if entry["significant"]:
+        word = "better" if cmp.mean_diff > 0 else "worse"
+        return f"On {entry['rubric']}, {model} is {word} after than before: {diff}."
+    return f"On {entry['rubric']}, the data can't tell {model} before and after apart: {diff}."
+
+
+def _models_changed(a: RunInfo, b: RunInfo, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """What each followed candidate was in each run, so a changed model under a kept label is visible."""
+    from assay.config.models import ModelSpec
+
+    spec_a = {c["label"]: ModelSpec.model_validate(c) for c in a.spec["candidates"]}
+    spec_b = {c["label"]: ModelSpec.model_validate(c) for c in b.spec["candidates"]}
+    return [{"before": x, "after": y, "before_model": spec_a[x].model, "after_model": spec_b[y].model,
+             "changed": spec_a[x].identity != spec_b[y].identity} for x, y in pairs]
 
 
 def _describe(judges: dict[str, str]) -> str:

@@ -48,7 +48,8 @@ class Scores:
 
     raw: dict[str, dict[str, dict[str, dict[str, list[float]]]]]
     verdicts: dict[str, dict[str, dict[str, float]]]
-    failed: dict[str, Counter[str]]
+    failed: dict[str, Counter[str]]      # failed judgments, whatever the cause
+    no_output: dict[str, Counter[str]]   # ... of which: the candidate produced no output to judge
     total: dict[str, Counter[str]]
     versions: dict[str, set[str]]
 
@@ -57,20 +58,24 @@ def load_scores(store: Store, run_id: str, rule: str) -> Scores:
     raw: dict[str, dict[str, dict[str, dict[str, list[float]]]]] = defaultdict(
         lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(list))))
     failed: dict[str, Counter[str]] = defaultdict(Counter)
+    no_output: dict[str, Counter[str]] = defaultdict(Counter)
     total: dict[str, Counter[str]] = defaultdict(Counter)
     versions: dict[str, set[str]] = defaultdict(set)
-    for rubric, candidate, sample_id, status, version, score, judge, _repeat in store.judgment_scores(run_id):
+    for rubric, candidate, sample_id, status, version, score, judge, _repeat, missing in \
+            store.judgment_scores(run_id):
         versions[rubric].add(version)
         total[rubric][candidate] += 1
         if status == "done":
             raw[rubric][candidate][sample_id][judge].append(score)
         else:
             failed[rubric][candidate] += 1
+            if missing:
+                no_output[rubric][candidate] += 1
     verdicts: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     for rubric, by_cand in raw.items():
         for cand, by_sample in by_cand.items():
             verdicts[rubric][cand] = {s: output_verdict(by_judge, by_judge, rule) for s, by_judge in by_sample.items()}
-    return Scores(raw, verdicts, failed, total, versions)
+    return Scores(raw, verdicts, failed, no_output, total, versions)
 
 
 def output_verdict(by_judge: dict[str, list[float]], judges: Iterable[str], rule: str) -> float:
@@ -118,6 +123,7 @@ def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
             n_failed, n_total = failed[rname][cand], total[rname][cand]
             share = n_failed / n_total if n_total else 0.0
             models.append({"model": cand, "n_scored": summary.n, "n_failed": n_failed,
+                           "n_failed_no_output": sc.no_output[rname][cand],
                            "failed_share": share, "flagged": share > FAILED_SHARE_FLAG,
                            **{k: v for k, v in summary.to_dict().items() if k != "n"}})
         per_rubric.append({"rubric": rname, "kind": rubric["kind"], "scale": list(scale),
@@ -139,6 +145,7 @@ def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
                 "judge_identities": {j["label"]: _identity(j) for j in spec["judges"]},
                 "judge_samples": settings.get("judge_samples", 1), "aggregate": rule},
         "counts": counts,
+        "failures": store.failures(run_id),
         "usage": store.usage(run_id),
         "rubrics": per_rubric,
         "comparisons": comparisons,
@@ -298,11 +305,13 @@ def _pairwise(store: Store, run_id: str, rname: str, candidates: list[str], seed
 
 
 def _win_sentence(rubric: str, a: str, b: str, wr: Any) -> str:
+    """The pairwise verdict, told from the winner's side when there is one."""
     if wr.n == 0 or wr.ci_low is None:
         return f"On {rubric}, there are no position-controlled verdicts for {a} vs {b}."
-    share = f"{wr.rate:.0%} (95% CI {wr.ci_low:.0%} to {wr.ci_high:.0%}, n = {wr.n}, ties as half)"
-    if wr.ci_low > 0.5:
-        return f"On {rubric}, {a} beats {b}: win rate {share}."
-    if wr.ci_high < 0.5:
-        return f"On {rubric}, {b} beats {a}: {a}'s win rate is {share}."
+    rate, lo, hi = wr.rate, wr.ci_low, wr.ci_high
+    if hi < 0.5:  # b wins: report b's rate
+        a, b, rate, lo, hi = b, a, 1 - rate, 1 - hi, 1 - lo
+    share = f"{rate:.0%} (95% CI {lo:.0%} to {hi:.0%}, n = {wr.n}, ties as half)"
+    if lo > 0.5:
+        return f"On {rubric}, {a} beats {b}: {a}'s win rate is {share}."
     return f"On {rubric}, the data can't tell {a} and {b} apart: {a}'s win rate is {share}."

@@ -24,6 +24,8 @@ from assay.store import schema as t
 from assay.store.migrations import migrate
 
 DEFAULT_DB = Path(".assay") / "assay.db"
+# The error of a judgment that never happened because the candidate produced no output.
+NO_OUTPUT_ERROR = "no output to judge"
 
 
 def now() -> str:
@@ -137,9 +139,13 @@ class Store:
         with self.engine.connect() as conn:
             row = conn.execute(q.order_by(t.datasets.c.id.desc())).first()
         if row is None:
-            known = ", ".join(d.name for d in self.list_datasets()) or "none yet"
-            what = f"{name}@{version}" if version else name
-            raise StoreError(f"no dataset named {what!r} (stored: {known}); import it with "
+            stored = self.list_datasets()
+            versions = [d.version for d in stored if d.name == name]
+            if versions:
+                raise StoreError(f"dataset {name!r} has no version starting with {version!r} "
+                                 f"(its versions: {', '.join(versions)})")
+            known = ", ".join(sorted({d.name for d in stored})) or "none yet"
+            raise StoreError(f"no dataset named {name!r} (stored: {known}); import it with "
                              f"`assay dataset import FILE --name {name}`")
         return DatasetInfo(**row._mapping)
 
@@ -269,14 +275,41 @@ class Store:
             return [dict(r._mapping) for r in
                     conn.execute(select(t.judgments).where(t.judgments.c.run_id == run_id))]
 
-    def judgment_scores(self, run_id: str) -> list[tuple[str, str, str, str, str, float | None, str, int]]:
-        """(rubric, candidate, sample_id, status, rubric_version, score, judge, repeat) per judgment: what
-        statistics need, without the text."""
+    def judgment_scores(self, run_id: str) -> list[tuple[str, str, str, str, str, float | None, str, int, bool]]:
+        """(rubric, candidate, sample_id, status, rubric_version, score, judge, repeat, no_output) per judgment:
+        what statistics need, without the text. `no_output` marks failures caused by a failed generation."""
         j = t.judgments
         with self.engine.connect() as conn:
             return [tuple(r) for r in conn.execute(  # type: ignore[misc]
                 select(j.c.rubric, j.c.candidate, j.c.sample_id, j.c.status, j.c.rubric_version, j.c.score,
-                       j.c.judge, j.c.repeat).where(j.c.run_id == run_id))]
+                       j.c.judge, j.c.repeat, j.c.error.startswith(NO_OUTPUT_ERROR))
+                .where(j.c.run_id == run_id))]
+
+    def failures(self, run_id: str, limit: int = 3) -> dict[str, list[dict[str, Any]]]:
+        """The most common error messages of failed outputs (per candidate) and failed verdicts (per rubric,
+        candidate and judge), with how often each occurred."""
+        out: dict[str, list[dict[str, Any]]] = {"outputs": [], "judgments": [], "pairwise": []}
+        o, j, p = t.outputs, t.judgments, t.pairwise_judgments
+        n = func.count().label("n")
+        queries = {
+            "outputs": select(o.c.candidate, o.c.error, n).where(o.c.run_id == run_id, o.c.status == "failed")
+            .group_by(o.c.candidate, o.c.error),
+            "judgments": select(j.c.rubric, j.c.candidate, j.c.judge, j.c.error, n)
+            .where(j.c.run_id == run_id, j.c.status == "failed", ~j.c.error.startswith(NO_OUTPUT_ERROR))
+            .group_by(j.c.rubric, j.c.candidate, j.c.judge, j.c.error),
+            "pairwise": select(p.c.rubric, p.c.judge, p.c.error, n)
+            .where(p.c.run_id == run_id, p.c.status == "failed").group_by(p.c.rubric, p.c.judge, p.c.error),
+        }
+        with self.engine.connect() as conn:
+            for name, query in queries.items():
+                rows = [dict(r._mapping) for r in conn.execute(query.order_by(n.desc()))]
+                seen: dict[tuple[Any, ...], int] = {}
+                for row in rows:  # the `limit` most common messages per model (and rubric, judge)
+                    key = tuple(v for k, v in row.items() if k not in ("error", "n"))
+                    seen[key] = seen.get(key, 0) + 1
+                    if seen[key] <= limit:
+                        out[name].append(row)
+        return out
 
     def usage(self, run_id: str) -> dict[str, dict[str, float]]:
         """Per model label: calls, tokens and cost of the calls made for this run."""
