@@ -140,6 +140,40 @@ def test_agree_default_table_names_the_kind_and_counts(tmp_path: Path) -> None:
     assert "quadratic-weighted κ" in out and "0.900" in out and "confusion" in out
 
 
+def test_agree_treats_nan_and_infinity_as_missing(tmp_path: Path) -> None:
+    # Python's json writes float NaN and infinities as NaN / Infinity, and reads 1e400 as an infinity: none of
+    # them is a label. They are missing values (counted, left out), never a category or a score.
+    path = tmp_path / "labels.jsonl"
+    path.write_text('{"j": NaN, "h": 2}\n{"j": 1, "h": 2}\n{"j": 3, "h": 3}\n{"j": 2, "h": 2}\n'
+                    '{"j": 1e400, "h": 1}\n{"j": 2, "h": -Infinity}\n{"j": Infinity, "h": NaN}\n',
+                    encoding="utf-8")
+    assert json.loads('{"j": NaN}')["j"] != json.loads('{"j": NaN}')["j"]  # really a float NaN
+    data = agree_file(path, "j", "h")
+    assert data["kind"] == "ordinal" and data["kind_reason"] == "inferred: every value is an integer"
+    assert (data["n_rows"], data["n_used"], data["n_excluded"]) == (7, 3, 4)
+    assert (data["n_missing_a"], data["n_missing_b"], data["n_missing_both"]) == (3, 2, 1)
+    assert data["agreement"]["n"] == data["n_used"] == 3
+    assert data["agreement"]["labels"] == [1, 2, 3] and None not in data["agreement"]["labels"]
+    assert data["agreement"]["exact_agreement"] == pytest.approx(2 / 3)
+    # A dotted path that ends on a NaN is missing too.
+    nested = _jsonl(tmp_path / "nested.jsonl", [{"s": {"j": 1, "h": 1}}, {"s": {"j": 2, "h": 2}}])
+    nested.write_text(nested.read_text() + '{"s": {"j": NaN, "h": 1}}\n', encoding="utf-8")
+    data = agree_file(nested, "s.j", "s.h")
+    assert (data["n_used"], data["n_missing_a"], data["agreement"]["n"]) == (2, 1, 2)
+
+    # CSV: cells that read as non-finite numbers are missing as well, in every spelling.
+    csv_path = _csv(tmp_path / "labels.csv", [["j", "h"], ["nan", "2"], ["1", "2"], ["3", "3"], ["inf", "1"],
+                                              ["2", " -Infinity "], ["NaN", "NAN"]])
+    data = agree_file(csv_path, "j", "h")
+    assert data["kind"] == "ordinal" and (data["n_used"], data["n_missing_a"], data["n_missing_b"]) == (2, 3, 2)
+    assert data["agreement"]["n"] == 2
+    # Forced nominal still never turns a NaN into a category.
+    data = agree_file(path, "j", "h", kind="nominal")
+    assert data["n_used"] == 3 and data["agreement"]["labels"] == [1, 2, 3]
+    code, out = _agree(str(path), "--a", "j", "--b", "h")
+    assert code == 0 and "rows 7: 3 used, 4 left out" in out
+
+
 @pytest.mark.parametrize("content, args, message", [
     (None, ["--a", "j", "--b", "h"], "no such file"),
     ('{"j": 1, "h": 2}\n{"j": 1, "h": \n', ["--a", "j", "--b", "h"], "labels.jsonl:2: not valid JSON"),
@@ -311,6 +345,24 @@ def test_calibrate_errors_are_clean(project: Project) -> None:
 
     typo = write_jsonl(project.root / "typo.jsonl", [{"sample_id": "q0", "score": 8, "candidate": "weak"}])
     assert 'no field "id" (--id-field)' in _fails(project, "calibrate", run_id, "--human", str(typo))
+
+
+def test_calibrate_counts_nan_and_infinite_scores_as_missing(project: Project) -> None:
+    run_id = project.run_json(project.spec(candidates=["weak"]))["run"]["id"]
+    path = project.root / "h.jsonl"
+    path.write_text('{"id": "q0", "score": 4}\n{"id": "q1", "score": NaN}\n{"id": "q2", "score": Infinity}\n'
+                    '{"id": "q3", "score": 1e400}\n{"id": NaN, "score": 4}\n{"id": "q5", "score": 4}\n',
+                    encoding="utf-8")
+    data = json.loads(project.cli("calibrate", run_id, "--human", str(path), "--json").stdout)
+    labels = data["labels"]
+    assert (labels["n_rows"], labels["n_matched"], labels["n_excluded"]) == (6, 2, 4)
+    assert labels["n_missing_score"] == 3 and labels["n_missing_id"] == 1 and labels["n_unmatched"] == 0
+    (quality,) = data["rubrics"]
+    assert quality["n_used"] == quality["overall"]["n"] == 2 and quality["overall"]["exact_agreement"] == 1.0
+
+    csv_path = _csv(project.root / "h.csv", [["id", "score"], ["q0", "4"], ["q1", "nan"], ["q2", "-inf"]])
+    data = json.loads(project.cli("calibrate", run_id, "--human", str(csv_path), "--json").stdout)
+    assert data["labels"]["n_matched"] == 1 and data["labels"]["n_missing_score"] == 2
 
 
 def test_calibrate_on_a_run_with_a_limit_treats_later_samples_as_unmatched(project: Project) -> None:

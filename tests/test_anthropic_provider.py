@@ -14,7 +14,7 @@ from conftest import Project, chat_rows, write_jsonl
 
 from assay.config.models import ModelSpec
 from assay.engine.oneshot import call_once
-from assay.errors import RetryableError, SpecError
+from assay.errors import FatalProviderError, RetryableError, SpecError
 from assay.judge import verdict_schema
 from assay.providers import CompletionRequest, create_provider
 from assay.rubric import JUDGE_SYSTEM_PROMPT, Rubric
@@ -138,7 +138,7 @@ def test_429_529_and_500_are_retried_honouring_retry_after(cp: Project, claude_s
 def test_401_and_400_fail_fast_with_the_apis_message(cp: Project, claude_server: FakeAnthropicServer) -> None:
     claude_server.set_faults([{"fault": "401", "model": "claude-weak-q4"},
                               {"fault": "400", "model": "claude-judge", "times": 2}])
-    data = cp.run_json(cp.spec(candidates=["strong", "weak"], settings={"judge_retries": 0}))
+    data = cp.run_json(cp.spec(candidates=["strong", "weak"], settings={"judge_retries": 0}), exit_code=1)
     stats = claude_server.stats()
     assert stats["by_model"]["claude-weak-q4"] == 12  # one call per sample: no retries
     assert data["counts"]["outputs"] == {"done": 12, "failed": 12}
@@ -155,7 +155,7 @@ def test_a_wrong_key_is_refused_by_the_server_and_fails_fast(cp: Project, claude
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_ENV, "sk-ant-wrong")
     write_jsonl(cp.root / "data.jsonl", chat_rows(3))
-    data = cp.run_json(cp.spec(candidates=["strong"]))
+    data = cp.run_json(cp.spec(candidates=["strong"]), exit_code=1)
     assert data["counts"]["outputs"] == {"failed": 3}
     assert claude_server.stats()["unauthorized"] == 3  # no retries
     assert b"sk-ant-wrong" not in cp.db.read_bytes()
@@ -165,7 +165,7 @@ def test_an_answer_without_the_tool_becomes_a_failed_judgment_never_a_score(
         cp: Project, claude_server: FakeAnthropicServer) -> None:
     claude_server.set_faults([{"fault": "no_tool", "call": "judge"}])  # every verdict request, forever
     write_jsonl(cp.root / "data.jsonl", chat_rows(3))
-    data = cp.run_json(cp.spec(candidates=["strong"], settings={"judge_retries": 1}))
+    data = cp.run_json(cp.spec(candidates=["strong"], settings={"judge_retries": 1}), exit_code=1)
     strong = _model(data, "strong")
     assert strong["n_scored"] == 0 and strong["n_failed"] == 3
     assert claude_server.stats()["by_call"]["judge"] == 6  # each judgment tried twice
@@ -269,3 +269,113 @@ def test_models_test_works_for_an_anthropic_entry(cp: Project, claude_server: Fa
     result = json.loads(cp.cli("models", "test", "judge", "--json").stdout)
     assert result["plain"]["ok"] and result["plain"]["answer"].startswith("[claude-judge]")
     assert result["structured"]["ok"] and 1 <= result["structured"]["score"] <= 5
+
+
+def _send(spec: ModelSpec, messages: list[dict[str, Any]], **request: Any) -> Any:
+    return asyncio.run(call_once(spec, CompletionRequest(messages=messages, **request)))
+
+
+def _spec(server: FakeAnthropicServer, model: str = "claude-q6") -> ModelSpec:
+    return ModelSpec(label="c", provider="anthropic", model=model, base_url=server.url, api_key_env=KEY_ENV,
+                     max_retries=0)
+
+
+def test_the_fake_server_rejects_empty_text_as_the_real_api_does(claude_server: FakeAnthropicServer) -> None:
+    import urllib.error
+    import urllib.request
+
+    def post(messages: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+        body = json.dumps({"model": "claude-x", "max_tokens": 10, "messages": messages}).encode()
+        request = urllib.request.Request(claude_server.url + "/v1/messages", data=body, method="POST", headers={
+            "x-api-key": KEY, "anthropic-version": "2023-06-01", "content-type": "application/json"})
+        try:
+            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    for messages, message in [
+        ([{"role": "user", "content": ""}],
+         "messages.0: all messages must have non-empty content except for the optional final assistant message"),
+        ([{"role": "user", "content": "hi"}, {"role": "assistant", "content": []}, {"role": "user", "content": "x"}],
+         "messages.1: all messages must have non-empty content"),
+        ([{"role": "user", "content": [{"type": "text", "text": ""}]}], "text content blocks must be non-empty"),
+        ([{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "text", "text": " \n"}]}],
+         "text content blocks must contain non-whitespace text"),
+        ([{"role": "user", "content": " "}], "text content blocks must contain non-whitespace text"),
+        ([{"role": "user", "content": [{"type": "text", "text": None}]}], "messages.0.content.0.text"),
+    ]:
+        status, answer = post(messages)
+        assert status == 400 and message in answer["error"]["message"], (messages, answer)
+    # The optional final assistant turn (a prefill) may be empty.
+    assert post([{"role": "user", "content": "hi"}, {"role": "assistant", "content": ""}])[0] == 200
+    assert claude_server.stats()["bad_requests"] == 6
+
+
+def test_empty_turns_and_null_text_are_never_sent_as_empty_text(claude_server: FakeAnthropicServer) -> None:
+    from assay.providers.anthropic import EMPTY_TURN, _messages
+
+    conversation = [
+        {"role": "system", "content": "  "},
+        {"role": "user", "content": "Question one? quality=3"},
+        {"role": "assistant", "content": ""},                                        # dropped
+        {"role": "user", "content": [{"type": "text", "text": None}, "", {"type": "text", "text": "Still there?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": " "}]},           # dropped
+        {"role": "user", "content": ""},                                             # sent as [empty message]
+    ]
+    system, messages = _messages(conversation)
+    assert system == ""
+    assert messages == [
+        {"role": "user", "content": "Question one? quality=3"},
+        {"role": "user", "content": [{"type": "text", "text": "Still there?"}]},
+        {"role": "user", "content": EMPTY_TURN}]
+    assert "None" not in json.dumps(messages)
+    # An empty final assistant turn (an empty prefill) is dropped too; a conversation of nothing can't be sent.
+    assert _messages([{"role": "user", "content": "hi"}, {"role": "assistant", "content": None}])[1] == [
+        {"role": "user", "content": "hi"}]
+    with pytest.raises(FatalProviderError, match="every message is empty"):
+        _messages([{"role": "assistant", "content": ""}])
+
+    # The server, strict as the real API, accepts what the provider sends: a generation and a judge call.
+    spec = _spec(claude_server)
+    assert _send(spec, conversation).text.startswith("[claude-q6] quality=6.")
+    rubric = Rubric(name="quality", description="How good is the response (quality)?", scale={"min": 1, "max": 10})
+    judged = _send(spec, conversation, json_schema=verdict_schema(rubric))
+    assert json.loads(judged.text)["score"] == 3
+    assert claude_server.stats()["bad_requests"] == 0
+    sent = claude_server.requests()[0]
+    assert "system" not in sent and [m["role"] for m in sent["messages"]] == ["user", "user", "user"]
+
+
+def test_a_url_encoded_data_url_is_decoded_before_base64(claude_server: FakeAnthropicServer) -> None:
+    import base64
+
+    from assay.providers.anthropic import _image_block
+
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"/>'
+    block = _image_block({"image_url": {"url": "data:image/svg+xml,%3Csvg%20xmlns%3D%22http%3A%2F%2Fwww.w3.org"
+                                               "%2F2000%2Fsvg%22%2F%3E"}})
+    assert block["source"]["media_type"] == "image/svg+xml"
+    assert base64.b64decode(block["source"]["data"]).decode() == svg
+    raw = _image_block({"image_url": "data:text/plain;charset=utf-8,caf%C3%A9%20au%20lait"})
+    assert base64.b64decode(raw["source"]["data"]).decode("utf-8") == "café au lait"
+    # Already base64: kept as it is (a percent-encoded '+' or '=' decoded).
+    assert _image_block({"image_url": "data:image/png;base64,AA%2BB%3D"})["source"]["data"] == "AA+B="
+    assert _image_block({"image_url": "data:image/png;base64,AAAA"})["source"]["data"] == "AAAA"
+
+
+def test_the_forced_tool_is_described_after_the_requested_structure(claude_server: FakeAnthropicServer) -> None:
+    from assay.cli.rubric import proposal_schema
+    from assay.judge import pairwise_schema
+
+    spec = _spec(claude_server)
+    rubric = Rubric(name="quality", description="How good is the response (quality)?", scale={"min": 1, "max": 5})
+    for schema in (verdict_schema(rubric), pairwise_schema(), proposal_schema(True)):
+        _send(spec, [{"role": "user", "content": "hi quality=4"}], json_schema=schema)
+    verdict, pair, proposal = claude_server.requests()
+    assert verdict["tools"][0]["name"] == "record_verdict" and "then the score" in verdict["tools"][0]["description"]
+    assert pair["tools"][0]["name"] == "record_verdict" and "(A or B), or tie" in pair["tools"][0]["description"]
+    (tool,) = proposal["tools"]
+    assert tool["name"] == "record_answer" and proposal["tool_choice"] == {"type": "tool", "name": "record_answer"}
+    assert tool["description"] == "Record your answer in the required structure (fields: rubrics)."
+    assert "score" not in tool["description"] and tool["input_schema"] == proposal_schema(True)

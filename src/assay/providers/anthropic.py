@@ -5,14 +5,27 @@ model entry is used. assay's engine does the retries (backoff, jitter, Retry-Aft
 own retries are switched off.
 
 * System messages become the top-level ``system`` parameter; user and assistant turns keep their order.
+* The API rejects empty text: a text block that is empty or only whitespace (``"messages: text content blocks
+  must be non-empty"``), and a turn with no content unless it is the final assistant turn (``"all messages must
+  have non-empty content except for the optional final assistant message"``). So empty or whitespace-only text
+  parts (and parts whose text is null) are left out of a turn, and a turn left with no content is handled by its
+  role: an empty *user* turn is sent as the text ``[empty message]`` (dropping it would merge the turns around it
+  or make the model answer, or continue, another turn); an empty *assistant* turn is dropped (the API joins the
+  user turns on either side; writing text in the assistant's name could be imitated), and so is an empty final
+  assistant turn (an empty prefill says nothing).
+* Image parts: a ``data:`` URL is sent as base64 (a URL-encoded one is percent-decoded first), any other URL as a
+  URL source.
 * ``max_tokens`` is required by the API: 1024 unless the entry sets it. ``seed`` has no equivalent and is
   ignored. ``temperature`` and ``top_p`` are sent when set, if the API version the installed SDK speaks still
   takes them: SDK 0.x as arguments, 1.x in the body; SDK 2.x speaks API version 2026-10-21, which rejects
   sampling parameters, so an entry that sets them is refused up front (a SpecError naming the entry) rather
   than failing every call or being silently changed.
-* Structured output (the judge's verdict) goes through tool use: one tool, ``record_verdict``, whose input
-  schema is the verdict schema, forced with ``tool_choice``. Its input, serialized as JSON, is the answer the
-  judge's strict parser reads. ``structured_output: none`` sends no tool (the prompt alone asks for JSON).
+* Structured output (the judge's verdict) goes through tool use: one tool whose input schema is the requested
+  schema, forced with ``tool_choice``. Its input, serialized as JSON, is the answer the judge's strict parser
+  reads. The tool is ``record_verdict`` for a verdict (a schema with a ``score`` or a ``winner``), described as
+  such; for any other schema (rubric proposals, ...) it is ``record_answer``, "Record your answer in the required
+  structure", naming the schema's fields. ``structured_output: none`` sends no tool (the prompt alone asks for
+  JSON).
 * ``base_url`` is the API root (``https://api.anthropic.com`` by default, a gateway or proxy otherwise); the SDK
   appends ``/v1/messages``, so a trailing ``/v1`` is dropped.
 * ``ASSAY_OFFLINE=1`` refuses any host outside loopback, as for the openai provider.
@@ -27,7 +40,7 @@ import json
 import os
 import time
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, unquote_to_bytes, urlparse
 
 from assay.config.models import ModelSpec
 from assay.errors import FatalProviderError, RetryableError, SpecError
@@ -38,6 +51,8 @@ ANTHROPIC_URL = "https://api.anthropic.com"
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
 DEFAULT_MAX_TOKENS = 1024
 VERDICT_TOOL = "record_verdict"
+ANSWER_TOOL = "record_answer"  # the forced tool of a structured request that is not a verdict
+EMPTY_TURN = "[empty message]"  # what an empty user turn is sent as (the API rejects empty turns)
 INSTALL_HINT = "the anthropic provider needs the official SDK: pip install 'assay[anthropic]'"
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -74,23 +89,35 @@ def _image_block(part: dict[str, Any]) -> dict[str, Any]:
     if url.startswith("data:"):
         header, _, data = url.partition(",")
         media_type = header[5:].split(";")[0] or "image/png"
-        if ";base64" not in header:
-            data = base64.b64encode(data.encode()).decode()
+        if ";base64" in header:
+            data = unquote(data)  # base64 has no '%': this only decodes a percent-encoded '+', '/' or '='
+        else:  # the bytes themselves, percent-encoded (RFC 2397): decode, then encode as base64
+            data = base64.b64encode(unquote_to_bytes(data)).decode()
         return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
     return {"type": "image", "source": {"type": "url", "url": url}}
 
 
+def _has_text(text: str) -> bool:
+    return bool(text.strip())
+
+
 def _content(content: Any) -> str | list[dict[str, Any]]:
+    """A message's content as Anthropic content: "" or [] when nothing is left to send (see the module docstring:
+    empty and whitespace-only text is left out, since the API rejects it)."""
     if content is None:
         return ""
     if isinstance(content, str):
-        return content
+        return content if _has_text(content) else ""
     blocks: list[dict[str, Any]] = []
     for part in content:
         if isinstance(part, str):
-            blocks.append({"type": "text", "text": part})
+            if _has_text(part):
+                blocks.append({"type": "text", "text": part})
         elif part.get("type", "text") == "text":
-            blocks.append({"type": "text", "text": str(part.get("text", ""))})
+            text = part.get("text")
+            text = "" if text is None else str(text)
+            if _has_text(text):
+                blocks.append({"type": "text", "text": text})
         elif part.get("type") == "image_url":
             blocks.append(_image_block(part))
         elif part.get("type") in ("image", "document"):  # already Anthropic-shaped
@@ -126,7 +153,32 @@ def _messages(messages: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]
             out.append({"role": "user", "content": f"[tool result] {_text(msg.get('content'))}"})
         else:
             raise FatalProviderError(f"the anthropic provider can't send a message with role {role!r}")
-    return "\n\n".join(s for s in system if s), out
+    sent = []
+    for m in out:
+        if m["content"] in ("", []):
+            if m["role"] == "assistant":
+                continue  # the API joins the user turns around it
+            m = {"role": m["role"], "content": EMPTY_TURN}
+        sent.append(m)
+    if not sent:
+        raise FatalProviderError("every message is empty: there is nothing to send to the model")
+    return "\n\n".join(s for s in system if _has_text(s)), sent
+
+
+def _answer_tool(schema: dict[str, Any]) -> dict[str, Any]:
+    """The forced tool of a structured request, named and described after what the schema asks for."""
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    fields = list(props) if isinstance(props, dict) else []
+    if "score" in fields:
+        name, description = VERDICT_TOOL, "Record your verdict: your reasoning, then the score."
+    elif "winner" in fields:
+        name, description = VERDICT_TOOL, ("Record your verdict: your reasoning, then the better response "
+                                           "(A or B), or tie.")
+    else:
+        name = ANSWER_TOOL
+        description = "Record your answer in the required structure" + \
+            (f" (fields: {', '.join(map(str, fields))})." if fields else ".")
+    return {"name": name, "input_schema": schema, "description": description}
 
 
 def _tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -191,9 +243,9 @@ class AnthropicProvider:
         elif self._sampling_route == "extra_body":
             params["extra_body"] = dict(self._sampling)
         if request.json_schema is not None and s.structured_output != "none":
-            params["tools"] = [{"name": VERDICT_TOOL, "input_schema": request.json_schema,
-                                "description": "Record your verdict: your reasoning, then the score."}]
-            params["tool_choice"] = {"type": "tool", "name": VERDICT_TOOL}
+            tool = _answer_tool(request.json_schema)
+            params["tools"] = [tool]
+            params["tool_choice"] = {"type": "tool", "name": tool["name"]}
         elif request.tools:
             params["tools"] = _tools(request.tools)
         return params

@@ -3,8 +3,9 @@ and human labels.
 
 `agree_file` reads a JSONL or CSV file and compares two of its fields; `calibrate_run` attaches human labels to
 a run's judgments by sample id and compares them per rubric. Both read files or the store, call
-`assay.stats.agreement`, and return JSON-ready dicts that the CLI prints as they are. Missing labels are counted
-and left out, never guessed; malformed input is a `DatasetError` naming the file and line.
+`assay.stats.agreement`, and return JSON-ready dicts that the CLI prints as they are. Missing labels (absent,
+null, empty, or a non-finite number such as NaN or Infinity: see `assay.report.labels`) are counted and left out,
+never guessed; malformed input is a `DatasetError` naming the file and line.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def agree_file(path: str | Path, field_a: str, field_b: str, *, kind: str | None
     """Agreement between fields ``field_a`` and ``field_b`` of the rows of a JSONL or CSV file.
 
     ``kind`` None infers it from every present value of both fields: ordinal when all are integers (integral
-    numbers), continuous when all are numbers, nominal otherwise. Rows missing either field are left out and
+    numbers), continuous when all are numbers, nominal otherwise. A NaN or an infinity is a missing value, not a
+    number or a category, so it never changes the kind. Rows missing either field are left out and
     counted: ``n_rows = n_used + n_excluded``; ``n_missing_a``/``n_missing_b`` count each field on its own, so
     a row missing both counts in both (and in ``n_missing_both``).
     """

@@ -7,9 +7,12 @@ that every error and every listed row can name ``FILE:LINE``.
 Fields are named by a column (CSV) or a key (JSONL). In JSONL a field may be a dotted path into nested
 objects: ``scores.judge`` reads ``{"scores": {"judge": 7}}``; a key that itself contains dots is matched first.
 
-A value is **missing** when the field is absent, null, or an empty (or blank) string. Missing values are
-counted by the callers and left out, never guessed. In CSV every cell is text; `number_of` turns a cell into a
-number when it is written as one. In JSONL, numbers must be JSON numbers: ``"7"`` (a string) is not read as 7.
+A value is **missing** when the field is absent, null, an empty (or blank) string, or a non-finite number:
+``NaN``, ``Infinity`` or ``-Infinity`` (which Python's ``json`` writes for float NaN and infinities), a number too
+large for a float such as ``1e400``, or a CSV cell that reads as one of them (``nan``, ``inf``, ``-Infinity``,
+...). Missing values are counted by the callers and left out, never guessed. In CSV every cell is text;
+`number_of` turns a cell into a number when it is written as one. In JSONL, numbers must be JSON numbers: ``"7"``
+(a string) is not read as 7.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import IO, Any, Iterator
 from assay.dataset.csvfile import csv_records, read_header
 from assay.errors import DatasetError
 
-MISSING: Any = object()  # the value of a missing field (absent, null or an empty string)
+MISSING: Any = object()  # the value of a missing field (absent, null, an empty string or a non-finite number)
 
 
 @dataclass(frozen=True)
@@ -95,9 +98,22 @@ def _lookup(data: dict[str, Any], field: str, source: str, line: int, dotted: bo
                 return MISSING
             value = value[part]
             walked.append(part)
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if value is None or (isinstance(value, str) and not value.strip()) or _non_finite(value, dotted):
         return MISSING
     return value
+
+
+def _non_finite(value: Any, jsonl: bool) -> bool:
+    """A NaN or an infinity: a JSON number (Python's json reads NaN, Infinity and 1e400 as such floats), or in
+    CSV a cell that `float()` reads as one. It is no label: a missing value, not a category or a score."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if jsonl or not isinstance(value, str):
+        return False
+    try:
+        return not math.isfinite(float(value.strip()))
+    except ValueError:
+        return False
 
 
 def _describe(v: Any) -> str:

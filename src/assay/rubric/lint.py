@@ -14,9 +14,13 @@ deliberately simple:
 | `levels-not-shown` | warning | levels are described but the template never shows `{{ score_levels }}` |
 | `scale-not-shown` | warning | the template shows none of `score_min`, `score_max`, `score_levels` |
 | `description-not-shown` | warning | the template never shows `{{ rubric_description }}` |
-| `no-context` | warning | a direct rubric whose template never shows `{{ conversation_context }}` |
+| `no-context` | warning | a direct or pairwise rubric whose template never shows `{{ conversation_context }}` |
 | `reference-in-direct` | warning | a direct rubric shows `{{ conversation_response }}` (empty on rows without one) |
 | `vague-description` | warning | the description is under 40 characters, or has fewer than 3 concrete words |
+
+A pairwise rubric picks the better of two outputs (or a tie): it has no score, so the checks of the scale and the
+level meanings (`empty-level`, `no-levels`, `missing-endpoints`, `partial-levels`, `wide-scale`,
+`levels-not-shown`, `scale-not-shown`) don't apply to it; the description and context checks do.
 
 A *concrete word* is a word of 4 or more letters that is neither a common function word nor a generic word of
 judging ("good", "quality", "response", "overall", ...): "Is the response good?" has none; "Are the facts,
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import jinja2
 from jinja2 import meta
@@ -94,10 +98,38 @@ def lint(rubric: Rubric) -> list[LintFinding]:
     def add(code: str, severity: Severity, message: str) -> None:
         found.append(LintFinding(code, severity, message))
 
+    variables = template_variables(rubric.effective_template)
+    if not rubric.pairwise:  # a pairwise judge names a winner: no scale, no levels to check
+        _lint_scale(rubric, variables, add)
+    if "rubric_description" not in variables:
+        add("description-not-shown", "warning", "the template never shows the rubric's description to the judge "
+            "(add {{ rubric_description }})")
+    if rubric.kind in ("direct", "pairwise") and "conversation_context" not in variables:
+        add("no-context", "warning", "the template never shows the conversation ({{ conversation_context }}): "
+            "the judge can't see what was asked; fine only if the response can be judged on its own")
+    if rubric.kind == "direct" and "conversation_response" in variables:
+        add("reference-in-direct", "warning", "a direct rubric's template shows the reference "
+            "({{ conversation_response }}): rows without a reference show the judge an empty one; "
+            "use kind: adherence to judge against the reference")
+
+    description = rubric.description.strip()
+    reasons = []
+    if len(description) < MIN_DESCRIPTION_CHARS:
+        reasons.append(f"only {len(description)} characters")
+    if len(concrete_words(description)) < MIN_CONCRETE_WORDS:
+        reasons.append("no concrete criteria")
+    if reasons:
+        add("vague-description", "warning", f"the description is vague ({', '.join(reasons)}): say what the judge "
+            "should check, e.g. which facts, constraints or qualities make a response better or worse")
+
+    return sorted(found, key=lambda f: f.severity != "error")
+
+
+def _lint_scale(rubric: Rubric, variables: set[str], add: Callable[[str, Severity, str], None]) -> None:
+    """The findings about the scale and the level meanings (of a rubric that gives scores)."""
     lo, hi = rubric.scale.min, rubric.scale.max
     n_levels = hi - lo + 1
     levels = rubric.levels
-    variables = template_variables(rubric.effective_template)
 
     blank = sorted(k for k, v in levels.items() if not v.strip())
     if blank:
@@ -126,25 +158,3 @@ def lint(rubric: Rubric) -> list[LintFinding]:
     if not variables & {"score_min", "score_max", "score_levels"}:
         add("scale-not-shown", "warning", "the template never tells the judge the scale (add {{ score_min }} and "
             "{{ score_max }}, or {{ score_levels }})")
-    if "rubric_description" not in variables:
-        add("description-not-shown", "warning", "the template never shows the rubric's description to the judge "
-            "(add {{ rubric_description }})")
-    if rubric.kind == "direct" and "conversation_context" not in variables:
-        add("no-context", "warning", "the template never shows the conversation ({{ conversation_context }}): "
-            "the judge can't see what was asked; fine only if the response can be judged on its own")
-    if rubric.kind == "direct" and "conversation_response" in variables:
-        add("reference-in-direct", "warning", "a direct rubric's template shows the reference "
-            "({{ conversation_response }}): rows without a reference show the judge an empty one; "
-            "use kind: adherence to judge against the reference")
-
-    description = rubric.description.strip()
-    reasons = []
-    if len(description) < MIN_DESCRIPTION_CHARS:
-        reasons.append(f"only {len(description)} characters")
-    if len(concrete_words(description)) < MIN_CONCRETE_WORDS:
-        reasons.append("no concrete criteria")
-    if reasons:
-        add("vague-description", "warning", f"the description is vague ({', '.join(reasons)}): say what the judge "
-            "should check, e.g. which facts, constraints or qualities make a response better or worse")
-
-    return sorted(found, key=lambda f: f.severity != "error")

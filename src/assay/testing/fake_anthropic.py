@@ -11,9 +11,12 @@ Behaviour
 ---------
 ``POST /v1/messages`` checks what the real API checks that matters here (an ``anthropic-version`` header, the
 key when ``--require-key`` is given, a ``model``, a positive ``max_tokens``, a non-empty ``messages`` list
-holding only ``user``/``assistant`` turns, a ``tool_choice`` naming a declared tool, no ``temperature``,
-``top_p`` or ``top_k`` from API version 2026-10-21 on) and answers
-deterministically:
+holding only ``user``/``assistant`` turns, no empty text, a ``tool_choice`` naming a declared tool, no
+``temperature``, ``top_p`` or ``top_k`` from API version 2026-10-21 on) and answers deterministically. Empty
+text is rejected with the real API's messages: a turn with no content (``""`` or ``[]``) unless it is the final
+assistant turn ("all messages must have non-empty content except for the optional final assistant message"), a
+text block whose text is empty ("text content blocks must be non-empty") or only whitespace ("text content
+blocks must contain non-whitespace text"), and a text block whose text is not a string. Answers:
 
 * a *judge call* (``tools`` given and ``tool_choice`` forcing a tool, ``{"type": "tool"}`` or ``{"type":
   "any"}``) gets one ``tool_use`` block whose ``input`` is ``{"reasoning": ..., "score": S}``; S is the last
@@ -102,6 +105,28 @@ def _error(status: int, type_: str, message: str, headers: dict[str, str] | None
     return web.json_response(body, status=status, headers=all_headers)
 
 
+def _check_content(content: str | list[Any], i: int, *, final_assistant: bool) -> None:
+    """Raise ValueError, as the real API answers 400, for a turn with no content or with empty text."""
+    if content in ("", []):
+        if final_assistant:  # the optional final assistant turn (a prefill) may be empty
+            return
+        raise ValueError(f"messages.{i}: all messages must have non-empty content except for the optional final "
+                         "assistant message")
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+    for j, block in enumerate(blocks):
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            raise ValueError(f"messages.{i}.content.{j}: Input should be a content block object with a type")
+        if block["type"] != "text":
+            continue
+        text = block.get("text")
+        if not isinstance(text, str):
+            raise ValueError(f"messages.{i}.content.{j}.text: Input should be a valid string")
+        if not text:
+            raise ValueError("messages: text content blocks must be non-empty")
+        if not text.strip():
+            raise ValueError("messages: text content blocks must contain non-whitespace text")
+
+
 class State:
     def __init__(self, *, latency_ms: float = 0.0, require_key: str | None = None) -> None:
         self.initial_latency_ms = float(latency_ms)
@@ -159,6 +184,7 @@ class _Request:
             content = msg.get("content")
             if not isinstance(content, (str, list)):
                 raise ValueError(f"messages.{i}.content: Input should be a string or a list of content blocks")
+            _check_content(content, i, final_assistant=i == len(messages) - 1 and msg["role"] == "assistant")
             texts.append(_text_of(content))
             if msg["role"] == "user":
                 last_user = _text_of(content)
