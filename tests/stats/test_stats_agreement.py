@@ -145,3 +145,12 @@ def test_missing_and_degenerate():
     assert empty.n == 0 and empty.pearson is None and empty.krippendorff_alpha is None
     perfect = agreement([1, 2, 3], [1, 2, 3], kind="continuous")
     assert perfect.krippendorff_alpha == pytest.approx(1.0) and perfect.pearson == pytest.approx(1.0)
+
+
+def test_a_single_pair_has_only_exact_agreement() -> None:
+    from assay.stats import agreement
+
+    one = agreement([3], [4], kind="ordinal")
+    assert (one.n, one.exact_agreement) == (1, 0.0)
+    assert one.cohen_kappa is None and one.weighted_kappa_quadratic is None and one.krippendorff_alpha is None
+    assert agreement([3], [3], kind="nominal").exact_agreement == 1.0

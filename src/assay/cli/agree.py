@@ -147,6 +147,9 @@ def calibrate(ctx: click.Context, run_id: str, human: Path, id_field: str, score
         out.print(f"[yellow]  … and {labels['n_unmatched'] - len(labels['unmatched'])} more (see --json)[/]")
     for r in data["rubrics"]:
         lo, hi = r["scale"]
+        if r["n_labels"] == 0:
+            out.print(f"[dim]{esc(r['rubric'])}: no human labels[/]")
+            continue
         out.print(f"\n[bold]{esc(r['rubric'])}[/] (scale {lo}–{hi}, ordinal): {r['n_used']} of {r['n_labels']} "
                   f"labelled item(s) have a judge score")
         table = Table()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Sequence
 
 import numpy as np
@@ -119,6 +119,8 @@ def agreement(a: Sequence[Any], b: Sequence[Any], *, kind: Kind = "continuous",
                       krippendorff_metric=metric)
     if n == 0:
         return empty
+    if n == 1:  # one pair: it matches or not, but chance-corrected agreement and correlations are undefined
+        return replace(empty, exact_agreement=float(plain(pairs[0][0]) == plain(pairs[0][1])))
     xa = [p[0] for p in pairs]
     xb = [p[1] for p in pairs]
 
