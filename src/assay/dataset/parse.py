@@ -45,12 +45,13 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from assay.dataset.csvfile import csv_records, read_header
 from assay.dataset.records import Message, Sample
+from assay.dataset.textfile import read_lines
 from assay.errors import DatasetError
 
 __all__ = ["ParseResult", "RowError", "parse_file", "parse_lines"]
@@ -574,34 +575,14 @@ def _parse_csv(lines: Iterable[str], source: str, strict: bool) -> ParseResult:
     return b.finish(reader.line_num, strict, empty="no data rows: the file has only a header")
 
 
-def _decoded(f: IO[bytes], source: str) -> Iterator[str]:
-    """The file's lines decoded as UTF-8 (a leading byte-order mark is dropped), failing on the first bad line."""
-    for n, raw in enumerate(f, 1):
-        try:
-            yield raw.decode("utf-8-sig" if n == 1 else "utf-8")
-        except UnicodeDecodeError as exc:
-            raise DatasetError(f"{source}:{n}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column "
-                               f"{exc.start + 1}); re-save the file with UTF-8 encoding") from None
-
-
 def parse_file(path: str | Path, *, strict: bool = False) -> ParseResult:
     """Parse a dataset file: CSV when the name ends in ``.csv``, otherwise JSONL (chat, source or simple rows).
 
     Raises `DatasetError` when the file is missing, unreadable or not UTF-8, has no valid row, mixes formats, or
     (with `strict`) has any invalid row. Otherwise invalid rows are skipped and reported in `ParseResult.errors`.
     """
-    p = Path(path)
-    source = str(path)
-    if not p.exists():
-        raise DatasetError(f"{source}: no such file; check the path")
-    if p.is_dir():
-        raise DatasetError(f"{source}: is a directory; give the path of a .jsonl or .csv file")
-    try:
-        with open(p, "rb") as f:
-            lines = _decoded(f, source)
-            with _gc_paused():
-                if p.suffix.lower() == ".csv":
-                    return _parse_csv(lines, source, strict)
-                return _parse_jsonl(lines, source, strict)
-    except OSError as exc:
-        raise DatasetError(f"{source}: can't read the file: {exc.strerror or exc}; check its permissions") from exc
+    def read(lines: Iterator[str], source: str, is_csv: bool) -> ParseResult:
+        with _gc_paused():
+            return _parse_csv(lines, source, strict) if is_csv else _parse_jsonl(lines, source, strict)
+
+    return read_lines(path, read)

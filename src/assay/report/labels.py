@@ -22,9 +22,10 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import Any, Iterator
 
 from assay.dataset.csvfile import csv_records, read_header
+from assay.dataset.textfile import read_lines
 from assay.errors import DatasetError
 
 MISSING: Any = object()  # the value of a missing field (absent, null, an empty string or a non-finite number)
@@ -162,15 +163,6 @@ def number_of(value: Any, *, csv_text: bool) -> float | int | None:
     return None
 
 
-def _decoded(f: IO[bytes], source: str) -> Iterator[str]:
-    for n, raw in enumerate(f, 1):
-        try:
-            yield raw.decode("utf-8-sig" if n == 1 else "utf-8")
-        except UnicodeDecodeError as exc:
-            raise DatasetError(f"{source}:{n}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column "
-                               f"{exc.start + 1}); re-save the file with UTF-8 encoding") from None
-
-
 def _read_jsonl(lines: Iterator[str], source: str) -> LabelFile:
     rows: list[LabelRow] = []
     keys: dict[str, None] = {}
@@ -205,23 +197,10 @@ def _read_csv(lines: Iterator[str], source: str) -> LabelFile:
 
 def read_label_file(path: str | Path) -> LabelFile:
     """Read a JSONL or CSV label file. Raises `DatasetError` (naming the file and line) on anything malformed."""
-    p = Path(path)
-    source = str(path)
-    if not p.exists():
-        raise DatasetError(f"{source}: no such file; check the path")
-    if p.is_dir():
-        raise DatasetError(f"{source}: is a directory; give the path of a .jsonl or .csv file")
-    try:
-        with open(p, "rb") as f:
-            lines = _decoded(f, source)
-            if p.suffix.lower() == ".csv":
-                result = _read_csv(lines, source)
-            else:
-                result = _read_jsonl(lines, source)
-    except OSError as exc:
-        raise DatasetError(f"{source}: can't read the file: {exc.strerror or exc}") from exc
+    result = read_lines(path, lambda lines, source, is_csv: (_read_csv if is_csv else _read_jsonl)(lines, source))
     if not result.rows:
-        raise DatasetError(f"{source}: no rows" + (" (the file has only a header)" if result.format == "csv" else ""))
+        raise DatasetError(f"{result.source}: no rows"
+                           + (" (the file has only a header)" if result.format == "csv" else ""))
     return result
 
 
