@@ -10,6 +10,19 @@ from sqlalchemy import (Boolean, Column, Float, Index, Integer, MetaData, Primar
 
 metadata = MetaData()
 
+
+def _item_accounting() -> list[Column]:  # type: ignore[type-arg]
+    """Columns every work item (output, judgment, pairwise verdict) carries: the call behind it and its cost."""
+    return [
+        Column("request_hash", String(64)),
+        Column("input_tokens", Integer),
+        Column("output_tokens", Integer),
+        Column("latency_ms", Float),
+        Column("cost", Float),
+        Column("cached", Boolean, nullable=False, default=False),
+        Column("created_at", String(32), nullable=False),
+    ]
+
 schema_migrations = Table(
     "schema_migrations", metadata,
     Column("version", Integer, primary_key=True),
@@ -68,13 +81,7 @@ outputs = Table(
     Column("status", String(8), nullable=False),   # done | failed
     Column("text", Text),
     Column("error", Text),
-    Column("request_hash", String(64)),
-    Column("input_tokens", Integer),
-    Column("output_tokens", Integer),
-    Column("latency_ms", Float),
-    Column("cost", Float),
-    Column("cached", Boolean, nullable=False, default=False),
-    Column("created_at", String(32), nullable=False),
+    *_item_accounting(),
     PrimaryKeyConstraint("run_id", "sample_id", "candidate"),
 )
 
@@ -92,13 +99,7 @@ judgments = Table(
     Column("reasoning", Text),
     Column("raw", Text),                           # the judge's raw answer, kept for failed verdicts
     Column("error", Text),
-    Column("request_hash", String(64)),
-    Column("input_tokens", Integer),
-    Column("output_tokens", Integer),
-    Column("latency_ms", Float),
-    Column("cost", Float),
-    Column("cached", Boolean, nullable=False, default=False),
-    Column("created_at", String(32), nullable=False),
+    *_item_accounting(),
     PrimaryKeyConstraint("run_id", "sample_id", "candidate", "rubric", "judge", "repeat"),
 )
 
@@ -141,12 +142,6 @@ pairwise_judgments = Table(
     Column("reasoning", Text),
     Column("raw", Text),
     Column("error", Text),
-    Column("request_hash", String(64)),
-    Column("input_tokens", Integer),
-    Column("output_tokens", Integer),
-    Column("latency_ms", Float),
-    Column("cost", Float),
-    Column("cached", Boolean, nullable=False, default=False),
-    Column("created_at", String(32), nullable=False),
+    *_item_accounting(),
     PrimaryKeyConstraint("run_id", "sample_id", "rubric", "judge", "model_a", "model_b", "order", "repeat"),
 )
