@@ -20,7 +20,8 @@ def test_migrations_apply_in_order_from_empty_and_only_once(tmp_path) -> None:
         tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
         (mode,) = conn.execute("pragma journal_mode").fetchone()
     assert applied == [v for v, _, _ in MIGRATIONS]
-    assert {"datasets", "dataset_rows", "rubrics", "runs", "outputs", "judgments", "calls"} <= tables
+    assert {"datasets", "dataset_rows", "rubrics", "models", "runs", "outputs", "judgments", "calls",
+            "pairwise_judgments"} <= tables
     assert mode == "wal"
 
 
@@ -55,7 +56,7 @@ def test_m003_adds_the_file_hash_to_an_older_database(tmp_path) -> None:
     with sqlite3.connect(db) as conn:
         columns = {r[1] for r in conn.execute("pragma table_info(datasets)")}
         applied = [r[0] for r in conn.execute("select version from schema_migrations order by version")]
-    assert "file_sha256" in columns and applied == [1, 2, 3]
+    assert "file_sha256" in columns and applied == [1, 2, 3, 4]
 
 
 def test_an_unchanged_spec_dataset_file_is_not_parsed_again(project: Project, monkeypatch) -> None:
@@ -67,3 +68,14 @@ def test_an_unchanged_spec_dataset_file_is_not_parsed_again(project: Project, mo
     monkeypatch.setattr(assay.evaluate, "parse_file", lambda *a, **k: calls.append(a))
     project.run_json(spec)
     assert calls == []
+
+
+def test_every_model_entry_of_a_run_is_recorded_by_identity(project: Project) -> None:
+    spec = assay.load_spec(project.spec(candidates=["strong", "weak"]))
+    assay.run(spec, db=project.db)
+    with sqlite3.connect(project.db) as db:
+        rows = dict(db.execute("select label, identity from models").fetchall())
+        identities = {i for (i,) in db.execute("select distinct model_identity from calls")}
+    assert rows == {"strong": spec.candidates[0].identity, "weak": spec.candidates[1].identity,
+                    "judge": spec.judge.identity}
+    assert identities <= set(rows.values())

@@ -117,9 +117,11 @@ def prepare_run(store: Store, spec: EvalSpec, *, warn: Callable[[str], None] | N
     `warn` receives what the user should know but that doesn't stop the run (rows skipped on import)."""
     info = _resolve_dataset(store, spec, warn or (lambda message: warnings.warn(message, stacklevel=3)))
     _check_dataset(store, spec, info)
-    for m in _models(spec).values():
+    models = _models(spec)
+    for m in models.values():
         create_provider(m)  # constructing checks settings (keys present, files exist) without calling out
     store.save_rubrics(spec.rubrics)
+    store.save_models(models.values())
     snapshot = spec.model_dump(mode="json")
     snapshot["dataset"] = {"name": info.name, "version": info.version, "kind": info.kind}
     return store.create_run(spec.name, info.id, snapshot)

@@ -26,10 +26,15 @@ def m003_dataset_file_hash(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE datasets ADD COLUMN file_sha256 VARCHAR(64)"))
 
 
+def m004_models(conn: Connection) -> None:
+    schema.metadata.create_all(conn, tables=[schema.models])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial", m001_initial),
     (2, "pairwise judgments", m002_pairwise_judgments),
     (3, "dataset file hash", m003_dataset_file_hash),
+    (4, "model entries", m004_models),
 ]
 
 

@@ -62,6 +62,17 @@ rubrics = Table(
     Column("created_at", String(32), nullable=False),
 )
 
+# Model entries by identity (the hash of what changes their output): what every call and result traces to.
+models = Table(
+    "models", metadata,
+    Column("identity", String(32), primary_key=True),
+    Column("label", String(64), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("model", String(256), nullable=False),
+    Column("data", Text, nullable=False),  # the entry as JSON: settings, never a key
+    Column("created_at", String(32), nullable=False),
+)
+
 runs = Table(
     "runs", metadata,
     Column("id", String(64), primary_key=True),

@@ -187,6 +187,15 @@ class Store:
                 conn.execute(insert(t.rubrics).values(version=r.version, name=r.name,
                                                       data=r.model_dump_json(), created_at=now()))
 
+    def save_models(self, models: Iterable[Any]) -> None:
+        """Record model entries by identity (once each): the settings behind every call and result."""
+        with self.engine.begin() as conn:
+            for m in models:
+                if conn.execute(select(t.models.c.identity).where(t.models.c.identity == m.identity)).first():
+                    continue
+                conn.execute(insert(t.models).values(identity=m.identity, label=m.label, provider=m.provider,
+                                                     model=m.model, data=m.model_dump_json(), created_at=now()))
+
     def create_run(self, name: str, dataset_id: int, spec: dict[str, Any]) -> str:
         run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
         stamp = now()
