@@ -196,6 +196,16 @@ def _sample_id(value: Any, where: str, fld: str) -> str:
                        f"integer")
 
 
+def _named_or_only(raw: Any, choices: list[str], noun: str, where: str, field: str, run_id: str) -> str:
+    """The rubric or candidate a label row names; with no such field, the run's only one (or an error)."""
+    if raw is not MISSING:
+        return _name(raw, where, field)
+    if len(choices) > 1:
+        raise DatasetError(f'{where}: no "{field}"; run {run_id} has {len(choices)} {noun} '
+                           f"({', '.join(choices)}), so every label row must name one")
+    return choices[0]
+
+
 def _name(value: Any, where: str, fld: str) -> str:
     if isinstance(value, (dict, list)) or isinstance(value, bool):
         raise DatasetError(f'{where}: field "{fld}" is {describe_value(value)}; expected a name')
@@ -267,22 +277,10 @@ def calibrate_run(store: Store, run_id: str, human: str | Path, *, id_field: str
             continue
         sid = _sample_id(raw_id, where, id_field)
 
-        raw_rubric = lf.value(row, rubric_field)
-        if raw_rubric is MISSING:
-            if len(rubrics) > 1:
-                raise DatasetError(f'{where}: no "{rubric_field}"; run {info.id} has {len(rubrics)} scored rubrics '
-                                   f"({', '.join(rubrics)}), so every label row must name one")
-            rubric = next(iter(rubrics))
-        else:
-            rubric = _name(raw_rubric, where, rubric_field)
-        raw_cand = lf.value(row, candidate_field)
-        if raw_cand is MISSING:
-            if len(candidates) > 1:
-                raise DatasetError(f'{where}: no "{candidate_field}"; run {info.id} has {len(candidates)} '
-                                   f"candidates ({', '.join(candidates)}), so every label row must name one")
-            cand = candidates[0]
-        else:
-            cand = _name(raw_cand, where, candidate_field)
+        rubric = _named_or_only(lf.value(row, rubric_field), list(rubrics), "scored rubrics", where, rubric_field,
+                                info.id)
+        cand = _named_or_only(lf.value(row, candidate_field), list(candidates), "candidates", where,
+                              candidate_field, info.id)
 
         reason = None
         if sid not in sample_ids:
