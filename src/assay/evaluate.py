@@ -15,7 +15,7 @@ from typing import Any, Callable
 from assay.config.models import ModelSpec
 from assay.config.spec import EvalSpec, load_spec
 from assay.dataset.parse import parse_file
-from assay.engine.calls import ModelCaller
+from assay.engine.calls import CallCache, ModelCaller
 from assay.engine.progress import RunProgress
 from assay.engine.runner import RunEngine
 from assay.errors import AssayError, RubricError, SpecError
@@ -151,13 +151,15 @@ async def execute_run(store: Store, run_id: str, *, use_cache: bool = True,
         progress.for_candidate(cand).outputs_done += 1
     for (_, cand, *_rest) in done_judgments:
         progress.for_candidate(cand).judgments_done += 1
-    cached = store.cached_hashes(m.identity for m in models.values()) if use_cache else set()
+    # Without the cache, answers of earlier runs are ignored; identical requests of this run are still asked once.
+    cache = CallCache(store, store.cached_hashes(m.identity for m in models.values()) if use_cache else set(),
+                      run_id=None if use_cache else info.id)
     writer = StoreWriter(store)
     providers = {label: create_provider(m) for label, m in models.items()}
     cap = spec.settings.max_concurrency
     shared_limit = asyncio.Semaphore(cap) if cap else None
-    callers = {label: ModelCaller(m, providers[label], store=store, writer=writer, run_id=info.id,
-                                  progress=progress, use_cache=use_cache, cached=cached, shared_limit=shared_limit)
+    callers = {label: ModelCaller(m, providers[label], cache=cache, writer=writer, run_id=info.id,
+                                  progress=progress, shared_limit=shared_limit)
                for label, m in models.items()}
     engine = RunEngine(writer=writer, run_id=info.id, spec=spec, callers=callers, progress=progress,
                        done_outputs=done_outputs, done_judgments=done_judgments, done_pairwise=done_pairwise)

@@ -4,10 +4,11 @@ backoff, and a record of each attempt (tokens, latency, cost, error) in the stor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
-from typing import Any
+from typing import Any, Callable
 
 from assay.config.models import ModelSpec
 from assay.engine.limits import RatePacer
@@ -43,54 +44,108 @@ def retry_delay(error: ProviderError, attempt: int, spec: ModelSpec, rng: random
     return backoff_delay(attempt, spec.retry_backoff_s, retry_after, rng)
 
 
+class CallCache:
+    """What a run knows of earlier answers, shared by every model's caller.
+
+    `known` holds the request hashes with a committed successful row in the store. A request being asked (or
+    answered but not yet committed) sits in `pending`, so an identical request made meanwhile waits for that
+    answer instead of calling again; it moves to `known` once its row is committed, never before, so a lookup
+    never misses a row that isn't written yet. `run_id` set: only this run's rows count (a run without cache).
+    """
+
+    def __init__(self, store: Store, known: set[str], run_id: str | None = None) -> None:
+        self.store = store
+        self.known = known
+        self.run_id = run_id
+        self.pending: dict[str, asyncio.Future[Completion]] = {}
+
+    def lookup(self, key: str, usable: Callable[[str], bool] | None) -> Completion | None:
+        """The newest stored answer that is `usable` (else the newest answer, for the caller to reject)."""
+        if key not in self.known:
+            return None
+        rows = self.store.cached_calls(key, self.run_id)
+        if not rows:
+            return None
+        row = next((r for r in rows if usable is None or usable(r["response"] or "")), rows[0])
+        return Completion(text=row["response"] or "", input_tokens=row["input_tokens"],
+                          output_tokens=row["output_tokens"])
+
+    def committed(self, key: str) -> None:
+        self.known.add(key)
+        self.pending.pop(key, None)
+
+
 class ModelCaller:
-    def __init__(self, spec: ModelSpec, provider: Provider, *, store: Store, writer: StoreWriter, run_id: str,
-                 progress: RunProgress, use_cache: bool, cached: set[str],
-                 shared_limit: asyncio.Semaphore | None = None) -> None:
+    def __init__(self, spec: ModelSpec, provider: Provider, *, cache: CallCache, writer: StoreWriter, run_id: str,
+                 progress: RunProgress, shared_limit: asyncio.Semaphore | None = None) -> None:
         self.spec = spec
         self.provider = provider
-        self.store = store
+        self.cache = cache
         self.writer = writer
         self.run_id = run_id
         self.progress = progress
-        self.use_cache = use_cache
-        self.cached = cached  # request hashes known to have a successful response in the store
+        # A provider that answers from the dataset row (pre-generated outputs) calls no model: nothing to cache
+        # or share, and the same messages in two rows may hold two different answers.
+        self.calls_a_model = getattr(provider, "calls_a_model", True)
         self.semaphore = asyncio.Semaphore(spec.concurrency)
         self.shared_limit = shared_limit  # the run's cap across all models, if set
         self.pacer = RatePacer(spec.rpm) if spec.rpm else None
         self.rng = random.Random()
 
     async def complete(self, request: CompletionRequest, *, purpose: str, extra: Any = None,
-                       fresh: bool = False) -> tuple[Completion, str | None, bool]:
-        """Returns (completion, request hash, from_cache). `fresh` skips the cache (to replace a cached answer
-        that proved unusable). Raises ProviderError when all tries fail."""
+                       usable: Callable[[str], bool] | None = None) -> tuple[Completion, str | None, bool]:
+        """Returns (completion, request hash, from_cache). A stored answer is the newest one `usable` accepts
+        (the newest of all when none is: the caller then asks differently). Identical requests in flight are
+        asked once. Raises ProviderError when all tries fail."""
+        if not self.calls_a_model:
+            return await self.provider.complete(request), None, False
         key = request_hash(self.spec.identity, request, extra)
-        if self.use_cache and not fresh and key in self.cached:
-            row = self.store.cached_call(key)
-            if row is not None:
+        pending = self.cache.pending.get(key)
+        if pending is None:
+            stored = self.cache.lookup(key, usable)
+            if stored is not None:
                 self.progress.cached += 1
-                return Completion(text=row["response"] or "", input_tokens=row["input_tokens"],
-                                  output_tokens=row["output_tokens"]), key, True
+                return stored, key, True
+        if pending is not None:
+            completion = await asyncio.shield(pending)
+            self.progress.cached += 1
+            return completion, key, True
+        future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
+        self.cache.pending[key] = future
+        try:
+            completion = await self._call(key, request, purpose)
+        except ProviderError as e:
+            self.cache.pending.pop(key, None)
+            future.set_exception(e)
+            future.exception()  # waiters get the error; none waiting is fine too
+            raise
+        except BaseException:
+            self.cache.pending.pop(key, None)
+            future.cancel()
+            raise
+        future.set_result(completion)
+        if not completion.billable:
+            self.cache.pending.pop(key, None)
+            return completion, None, False
+        return completion, key, False
+
+    async def _call(self, key: str, request: CompletionRequest, purpose: str) -> Completion:
         attempt = 0
         while True:
-            async with self.semaphore:
+            async with self.semaphore, self.shared_limit or contextlib.nullcontext():
+                # The rpm slot is taken last, once the call may start: a slot taken before waiting for the
+                # run-wide cap would be spent late, and several such calls would start at once.
                 if self.pacer:
                     await self.pacer.wait()
                 try:
-                    if self.shared_limit is None:
-                        completion = await self.provider.complete(request)
-                    else:
-                        async with self.shared_limit:
-                            completion = await self.provider.complete(request)
+                    completion = await self.provider.complete(request)
                 except ProviderError as e:
                     self._record(key, purpose, None, e)
                     error = e
                 else:
-                    if not completion.billable:
-                        return completion, None, False
-                    self._record(key, purpose, completion, None)
-                    self.cached.add(key)
-                    return completion, key, False
+                    if completion.billable:
+                        self._record(key, purpose, completion, None)
+                    return completion
             delay = retry_delay(error, attempt, self.spec, self.rng)
             self.progress.retries += 1
             await asyncio.sleep(delay)
@@ -116,4 +171,8 @@ class ModelCaller:
             assert error is not None
             row.update(response=None, input_tokens=None, output_tokens=None, latency_ms=None, cost=None,
                        error=str(error), status_code=error.status)
-        self.writer.put("calls", row)
+        if completion is None:
+            self.writer.put("calls", row)
+            return
+        loop = asyncio.get_running_loop()
+        self.writer.put("calls", row, on_commit=lambda: loop.call_soon_threadsafe(self.cache.committed, key))

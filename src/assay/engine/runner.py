@@ -42,12 +42,12 @@ def verdict_seed(judge: ModelSpec, repeat: int, attempt: int) -> int | None:
     return (judge.seed or 0) + repeat + 1000 * attempt
 
 
-def _unparseable(parse: Any, text: str) -> bool:
+def _parses(parse: Any, text: str) -> bool:
     try:
         parse(text)
     except VerdictError:
-        return True
-    return False
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +81,11 @@ class _Attempts:
     tokens_out: int = 0
     latency: float = 0.0
 
-    def add(self, completion: Completion) -> bool:
-        """Account for one answer; True when it repeats the previous one word for word."""
+    def add(self, completion: Completion) -> None:
         self.tokens_in += completion.input_tokens or 0
         self.tokens_out += completion.output_tokens or 0
         self.latency += completion.latency_ms
-        repeated = completion.text == self.raw
         self.raw = completion.text
-        return repeated
 
 
 class RunEngine:
@@ -233,29 +230,32 @@ class RunEngine:
 
     async def _ask(self, judge: ModelSpec, messages: list[dict[str, Any]], schema: dict[str, Any], repeat: int,
                    parse: Any, attempts: _Attempts) -> tuple[Any, str | None, bool, str | None]:
-        """Ask the judge until its answer parses: (verdict, request hash, cached, None), or (None, .., error)."""
+        """Ask the judge until its answer parses: (verdict, request hash, cached, None), or (None, .., error).
+
+        Tries are numbered, each with its own seed. Tries answered before (this run or an earlier one) are taken
+        from the cache in order, good or bad, so a verdict mended by a later try is found again without a call;
+        after them, up to 1 + judge_retries new calls are made, even when the judge repeats a bad answer."""
         problems: list[str] = []
         caller = self.callers[judge.label]
-        for attempt in range(1 + self.spec.settings.judge_retries):
+        calls_left = 1 + self.spec.settings.judge_retries
+        attempt = 0
+        while calls_left > 0:
             request = CompletionRequest(messages=messages, json_schema=schema,
                                         seed=verdict_seed(judge, repeat, attempt))
-            extra = {"repeat": repeat, "attempt": attempt}
             try:
-                completion, key, cached = await caller.complete(request, purpose="judge", extra=extra)
-                if cached and _unparseable(parse, completion.text):
-                    # An unusable answer from an earlier run is asked again, so a resume can mend it.
-                    completion, key, cached = await caller.complete(request, purpose="judge", extra=extra,
-                                                                    fresh=True)
+                completion, key, cached = await caller.complete(
+                    request, purpose="judge", extra={"repeat": repeat, "attempt": attempt},
+                    usable=lambda text: _parses(parse, text))
             except ProviderError as e:
                 return None, None, False, f"judge call failed: {e}"
-            repeated = attempts.add(completion)
+            if not cached:
+                calls_left -= 1
+            attempts.add(completion)
             try:
                 return parse(completion.text), key, cached, None
             except VerdictError as e:
                 problems.append(f"try {attempt + 1}: {e}")
-                if repeated:  # a deterministic judge gave the same answer again: more tries can't help
-                    problems.append("the judge repeated the same answer; stopped retrying")
-                    break
+            attempt += 1
         return None, None, False, "unusable verdict: " + "; ".join(problems)
 
     async def _judge(self, job: _JudgeJob) -> None:

@@ -11,6 +11,8 @@ from assay.providers.base import Completion, CompletionRequest
 
 
 class DatasetProvider:
+    calls_a_model = False  # the engine neither caches nor shares its answers
+
     def __init__(self, spec: ModelSpec) -> None:
         self.key = spec.model or spec.label
 

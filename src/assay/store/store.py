@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import make_url
@@ -338,12 +338,15 @@ class Store:
                 t.calls.c.ok.is_(True), t.calls.c.model_identity.in_(list(identities))))
             return {r for (r,) in rows}
 
-    def cached_call(self, request_hash: str) -> dict[str, Any] | None:
+    def cached_calls(self, request_hash: str, run_id: str | None = None) -> list[dict[str, Any]]:
+        """The successful answers to a request, newest first (only those of `run_id` when given)."""
+        c = t.calls
+        q = select(c.c.response, c.c.input_tokens, c.c.output_tokens).where(c.c.request_hash == request_hash,
+                                                                          c.c.ok.is_(True))
+        if run_id is not None:
+            q = q.where(c.c.run_id == run_id)
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.calls.c.response, t.calls.c.input_tokens, t.calls.c.output_tokens)
-                               .where(t.calls.c.request_hash == request_hash, t.calls.c.ok.is_(True))
-                               .order_by(t.calls.c.id).limit(1)).first()
-        return dict(row._mapping) if row else None
+            return [dict(r._mapping) for r in conn.execute(q.order_by(c.c.id.desc()))]
 
     def write_batch(self, batch: dict[str, list[dict[str, Any]]]) -> None:
         """Write calls, outputs and judgments in one transaction."""
@@ -371,15 +374,17 @@ class StoreWriter:
         self.store = store
         # Bounded: when calls finish faster than the disk takes them, the run waits here rather than piling
         # records up in memory.
-        self._q: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue(maxsize=MAX_PENDING_WRITES)
+        self._q: queue.Queue[tuple[str, dict[str, Any], Callable[[], None] | None] | None] = \
+            queue.Queue(maxsize=MAX_PENDING_WRITES)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, name="assay-store-writer", daemon=True)
         self._thread.start()
 
-    def put(self, kind: str, row: dict[str, Any]) -> None:
+    def put(self, kind: str, row: dict[str, Any], on_commit: Callable[[], None] | None = None) -> None:
+        """Queue a row; `on_commit` is called (on the writer's thread) once it is committed."""
         if self._error is not None:
             raise StoreError(f"writing to the store failed: {self._error}") from self._error
-        self._q.put((kind, row))
+        self._q.put((kind, row, on_commit))
 
     def _loop(self) -> None:
         done = False
@@ -392,16 +397,25 @@ class StoreWriter:
                 except queue.Empty:
                     break
             batch: dict[str, list[dict[str, Any]]] = {}
+            committed: list[Callable[[], None]] = []
             for item in items:
                 if item is None:
                     done = True
                     continue
                 batch.setdefault(item[0], []).append(item[1])
+                if item[2] is not None:
+                    committed.append(item[2])
             if batch:
                 try:
                     self.store.write_batch(batch)
                 except BaseException as e:  # surfaced to the loop on its next put/close
                     self._error = e
+                    continue
+                for callback in committed:
+                    try:
+                        callback()
+                    except RuntimeError:  # the event loop is closed: nobody waits any more
+                        pass
 
     def close(self) -> None:
         self._q.put(None)
