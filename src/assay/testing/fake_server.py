@@ -28,6 +28,8 @@ Control endpoints (never behind the API key, never delayed):
 * ``POST /_control/config``  JSON object with any of latency_ms, jitter_ms, judge_noise
 * ``GET  /_control/config``  the current settings
 * ``GET  /_control/stats``   counters (see :meth:`State.stats`)
+* ``GET  /_control/arrivals`` when each chat-completions request arrived: ``[[seconds, model], ...]`` (the
+  server's monotonic clock, oldest first; the last 10000), to check rate limits at the server
 * ``POST /_control/reset``   clears faults and counters, restores the start-up settings
 
 A fault rule is ``{"fault": F, "times": N | null, "model": name?, "call": "judge"|"generate"?,
@@ -48,6 +50,7 @@ import socket
 import sys
 import time
 import zlib
+from collections import deque
 from typing import Any
 
 from aiohttp import web
@@ -214,6 +217,7 @@ class State:
         self.by_fault: dict[str, int] = {}
         self.duplicates = 0
         self.seen: set[bytes] = set()
+        self.arrivals: deque[tuple[float, str]] = deque(maxlen=10000)
         self.max_in_flight = self.in_flight
 
     def apply_config(self, settings: dict[str, Any]) -> None:
@@ -516,6 +520,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
         model = p.model
         call = p.call
+        state.arrivals.append((time.monotonic(), model))
         state.by_model[model] = state.by_model.get(model, 0) + 1
         state.by_call[call] += 1
 
@@ -581,6 +586,10 @@ async def control_get_config(request: web.Request) -> web.Response:
     return web.json_response(request.app["state"].config())
 
 
+async def control_arrivals(request: web.Request) -> web.Response:
+    return web.json_response(list(request.app["state"].arrivals))
+
+
 async def control_reset(request: web.Request) -> web.Response:
     state: State = request.app["state"]
     state.reset()
@@ -597,6 +606,7 @@ def make_app(state: State) -> web.Application:
     app.router.add_post("/_control/config", control_set_config)
     app.router.add_get("/_control/config", control_get_config)
     app.router.add_post("/_control/reset", control_reset)
+    app.router.add_get("/_control/arrivals", control_arrivals)
     return app
 
 

@@ -219,6 +219,10 @@ class ServerProcess:
         """Counters: calls, ok, faults, by_model, by_call, by_fault, ... (see the server module's ``State.stats``)."""
         return self._control("GET", "/_control/stats")
 
+    def arrivals(self) -> list[tuple[float, str]]:
+        """(seconds on the server's monotonic clock, model) of each chat-completions request, oldest first."""
+        return [(t, model) for t, model in self._control("GET", "/_control/arrivals")]
+
     def reset(self) -> None:
         """Clear faults and counters, and restore the settings the server started with."""
         self._control("POST", "/_control/reset")
