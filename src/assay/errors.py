@@ -5,8 +5,10 @@
     ├── DatasetError       a dataset file can't be imported, or a dataset is unknown
     ├── RubricError        a rubric is invalid or can't be used with a dataset
     ├── StoreError         the database is missing something asked for (unknown run, ...)
+    ├── EndpointError      a model's endpoint can't be reached at all: the run doesn't start, or stops
     └── ProviderError      a model call failed
         ├── RetryableError     429, 5xx, timeouts, dropped connections: worth another try
+        │   └── UnreachableError   no connection at all (refused, unknown host)
         └── FatalProviderError 400, 401, 404 and the like: fail fast with the provider's message
 """
 
@@ -33,6 +35,10 @@ class StoreError(AssayError):
     pass
 
 
+class EndpointError(AssayError):
+    pass
+
+
 class ProviderError(AssayError):
     """A model call failed. `status` is the HTTP status when there was one."""
 
@@ -51,3 +57,8 @@ class RetryableError(ProviderError):
 
 class FatalProviderError(ProviderError):
     pass
+
+
+class UnreachableError(RetryableError):
+    """The endpoint could not be connected to (refused, unknown host, TLS failure): retried like any retryable
+    error, but a model whose first calls all end so stops the run (EndpointError)."""

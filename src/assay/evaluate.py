@@ -111,15 +111,36 @@ def _models(spec: EvalSpec) -> dict[str, ModelSpec]:
     return models
 
 
-def prepare_run(store: Store, spec: EvalSpec, *, warn: Callable[[str], None] | None = None) -> str:
+def check_endpoints(spec: EvalSpec) -> None:
+    """Ask each model's endpoint once whether it answers (a cheap request such as GET /models, never a paid
+    completion), so a wrong port or host stops the run before any call, with one message (EndpointError).
+    Skipped when the spec's `settings.check_endpoints` is false."""
+    if not spec.settings.check_endpoints:
+        return
+    seen: set[tuple[str, str | None, str | None]] = set()
+    for m in _models(spec).values():
+        where = (m.provider, m.base_url, m.api_key_env)
+        if where in seen:
+            continue
+        seen.add(where)
+        check = getattr(create_provider(m), "check", None)
+        if check is not None:
+            check()
+
+
+def prepare_run(store: Store, spec: EvalSpec, *, warn: Callable[[str], None] | None = None,
+                check: bool = True) -> str:
     """Check everything that can be checked up front, then record the run and its spec snapshot.
 
-    `warn` receives what the user should know but that doesn't stop the run (rows skipped on import)."""
+    `warn` receives what the user should know but that doesn't stop the run (rows skipped on import). `check`
+    False skips the endpoint check (`check_endpoints`)."""
     info = _resolve_dataset(store, spec, warn or (lambda message: warnings.warn(message, stacklevel=3)))
     _check_dataset(store, spec, info)
     models = _models(spec)
     for m in models.values():
         create_provider(m)  # constructing checks settings (keys present, files exist) without calling out
+    if check:
+        check_endpoints(spec)
     store.save_rubrics(spec.rubrics)
     store.save_models(models.values())
     snapshot = spec.model_dump(mode="json")
@@ -127,11 +148,14 @@ def prepare_run(store: Store, spec: EvalSpec, *, warn: Callable[[str], None] | N
     return store.create_run(spec.name, info.id, snapshot)
 
 
-async def execute_run(store: Store, run_id: str, *, use_cache: bool = True,
+async def execute_run(store: Store, run_id: str, *, use_cache: bool = True, check: bool = False,
                       on_start: Callable[[RunProgress], None] | None = None) -> RunOutcome:
-    """Run every item of the run not yet done. Safe to call again on an interrupted or killed run."""
+    """Run every item of the run not yet done. Safe to call again on an interrupted or killed run. `check`
+    checks the endpoints first (`prepare_run` does for a new run; a resume should)."""
     info = store.get_run(run_id)
     spec = EvalSpec.model_validate(info.spec)
+    if check:
+        await asyncio.to_thread(check_endpoints, spec)
     dataset = store.dataset_by_id(info.dataset_id)
     n = min(dataset.n_rows, spec.settings.limit or dataset.n_rows)
     n_cand, verdicts = len(spec.candidates), len(spec.judges) * spec.settings.judge_samples
@@ -192,23 +216,25 @@ def _no_running_loop(name: str) -> None:
                      f"there, use `await assay.evaluate.execute_run(store, run_id)` after `prepare_run`")
 
 
-def run(spec: EvalSpec | str | Path, *, db: str | Path | None = None, use_cache: bool = True) -> RunOutcome:
-    """Run an eval spec (a path or an `EvalSpec`) to the end and return the outcome. Results: `assay.results`."""
+def run(spec: EvalSpec | str | Path, *, db: str | Path | None = None, use_cache: bool = True,
+        check: bool = True) -> RunOutcome:
+    """Run an eval spec (a path or an `EvalSpec`) to the end and return the outcome. Results: `assay.results`.
+    `check` False skips the endpoint check."""
     _no_running_loop("run")
     if not isinstance(spec, EvalSpec):
         spec = load_spec(spec)
     store = Store(db)
     try:
-        run_id = prepare_run(store, spec)
+        run_id = prepare_run(store, spec, check=check)
         return asyncio.run(execute_run(store, run_id, use_cache=use_cache))
     finally:
         store.close()
 
 
-def resume(run_id: str, *, db: str | Path | None = None, use_cache: bool = True) -> RunOutcome:
+def resume(run_id: str, *, db: str | Path | None = None, use_cache: bool = True, check: bool = True) -> RunOutcome:
     _no_running_loop("resume")
     store = Store(db)
     try:
-        return asyncio.run(execute_run(store, run_id, use_cache=use_cache))
+        return asyncio.run(execute_run(store, run_id, use_cache=use_cache, check=check))
     finally:
         store.close()

@@ -25,18 +25,21 @@ from assay.evaluate import execute_run, prepare_run
               help="Project config with model entries (default: assay.yaml beside the spec or here).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON at the end (no live view).")
 @click.option("--quiet", is_flag=True, help="No live progress view.")
+@click.option("--no-endpoint-check", is_flag=True,
+              help="Don't ask each model's endpoint whether it answers before the run (setting: check_endpoints).")
 @click.pass_context
 def run(ctx: click.Context, spec: Path | None, resume_id: str | None, no_cache: bool, config: Path | None,
-        as_json: bool, quiet: bool) -> None:
+        as_json: bool, quiet: bool, no_endpoint_check: bool) -> None:
     """Run an eval spec: every sample through every candidate, every output judged on every rubric."""
     if (spec is None) == (resume_id is None):
         raise click.UsageError("give a SPEC file to run, or --resume RUN_ID (not both)")
     store = open_store(ctx)
     if spec is not None:
-        run_id = prepare_run(store, load_spec(spec, config=config),
+        run_id = prepare_run(store, load_spec(spec, config=config), check=not no_endpoint_check,
                              warn=lambda message: click.secho(f"warning: {message}", fg="yellow", err=True))
     else:
         run_id = store.get_run(resume_id).id  # type: ignore[arg-type]
+    check = resume_id is not None and not no_endpoint_check  # a new run was checked by prepare_run
     out = console()
     err = console() if not as_json else None
     view = ProgressView()
@@ -46,9 +49,11 @@ def run(ctx: click.Context, spec: Path | None, resume_id: str | None, no_cache: 
     try:
         if live_wanted:
             with Live(view, console=out, refresh_per_second=4, transient=False):
-                outcome = asyncio.run(execute_run(store, run_id, use_cache=not no_cache, on_start=view.attach))
+                outcome = asyncio.run(execute_run(store, run_id, use_cache=not no_cache, check=check,
+                                                  on_start=view.attach))
         else:
-            outcome = asyncio.run(execute_run(store, run_id, use_cache=not no_cache, on_start=view.attach))
+            outcome = asyncio.run(execute_run(store, run_id, use_cache=not no_cache, check=check,
+                                              on_start=view.attach))
     except KeyboardInterrupt:
         click.secho(f"\ninterrupted; finish it with: assay run --resume {run_id}", fg="yellow", err=True)
         sys.exit(130)

@@ -7,6 +7,7 @@ import json
 import re
 from functools import cached_property
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -58,6 +59,21 @@ class ModelSpec(BaseModel):
     def _valid_label(cls, v: str) -> str:
         if not _LABEL.match(v):
             raise ValueError("must be 1-64 letters, digits, '-', '_', '.', ':' starting with a letter or digit")
+        return v
+
+    @field_validator("base_url")
+    @classmethod
+    def _valid_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parsed = urlparse(v)
+        try:
+            parsed.port  # raises for a port that isn't a number from 0 to 65535
+        except ValueError:
+            raise ValueError(f"{v!r} has an invalid port") from None
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"must be a full URL starting with http:// or https:// and naming a host, such as "
+                             f"http://localhost:8000/v1; got {v!r}")
         return v
 
     @cached_property

@@ -29,6 +29,7 @@ class RunSettings(BaseModel):
         "mean", description="how the verdicts of several samples or judges become one per output")
     limit: int | None = Field(None, gt=0, description="use only the first N samples")
     max_concurrency: int | None = Field(None, ge=1, description="cap on calls in flight across all models")
+    check_endpoints: bool = Field(True, description="ask each endpoint once whether it answers before a run")
 
 
 class DatasetRef(BaseModel):

@@ -13,11 +13,14 @@ from typing import Any, Callable
 from assay.config.models import ModelSpec
 from assay.engine.limits import RatePacer
 from assay.engine.progress import RunProgress
-from assay.errors import FatalProviderError, ProviderError, RetryableError
+from assay.errors import EndpointError, FatalProviderError, ProviderError, RetryableError, UnreachableError
 from assay.providers.base import Completion, CompletionRequest, Provider
 from assay.store.store import Store, StoreWriter, now
 
 MAX_BACKOFF_S = 60.0
+# A model whose first calls all fail to connect stops the run: its endpoint is down or misconfigured, and retrying
+# every item with full backoff would look like a hang (and let the other models spend money meanwhile).
+UNREACHABLE_STOP = 3
 
 
 def request_hash(identity: str, request: CompletionRequest, extra: Any = None) -> str:
@@ -91,6 +94,8 @@ class ModelCaller:
         self.shared_limit = shared_limit  # the run's cap across all models, if set
         self.pacer = RatePacer(spec.rpm) if spec.rpm else None
         self.rng = random.Random()
+        self.reached = False  # has the endpoint ever answered (anything, even an error status)?
+        self.unreachable = 0
 
     async def complete(self, request: CompletionRequest, *, purpose: str, extra: Any = None,
                        usable: Callable[[str], bool] | None = None) -> tuple[Completion, str | None, bool]:
@@ -141,8 +146,10 @@ class ModelCaller:
                     completion = await self.provider.complete(request)
                 except ProviderError as e:
                     self._record(key, purpose, None, e)
+                    self._stop_if_unreachable(e)
                     error = e
                 else:
+                    self.reached = True
                     if completion.billable:
                         self._record(key, purpose, completion, None)
                     return completion
@@ -150,6 +157,17 @@ class ModelCaller:
             self.progress.retries += 1
             await asyncio.sleep(delay)
             attempt += 1
+
+    def _stop_if_unreachable(self, error: ProviderError) -> None:
+        if not isinstance(error, UnreachableError):
+            self.reached = True
+            return
+        self.unreachable += 1
+        if not self.reached and self.unreachable >= UNREACHABLE_STOP:
+            raise EndpointError(
+                f"model {self.spec.label!r}: its first {self.unreachable} calls all failed to connect ({error}); "
+                f"check its base_url in the project config. The run stopped; finish it with "
+                f"`assay run --resume {self.run_id}` once the endpoint answers")
 
     def _record(self, key: str, purpose: str, completion: Completion | None, error: ProviderError | None) -> None:
         p = self.progress

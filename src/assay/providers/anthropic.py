@@ -28,7 +28,8 @@ own retries are switched off.
   JSON).
 * ``base_url`` is the API root (``https://api.anthropic.com`` by default, a gateway or proxy otherwise); the SDK
   appends ``/v1/messages``, so a trailing ``/v1`` is dropped.
-* ``ASSAY_OFFLINE=1`` refuses any host outside loopback, as for the openai provider.
+* ``ASSAY_OFFLINE=1`` refuses any host outside loopback, as for the openai provider. Before a run,
+  ``GET /v1/models`` checks that the endpoint answers (a server without that listing still passes).
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ import json
 import os
 import time
 from typing import Any
-from urllib.parse import unquote, unquote_to_bytes, urlparse
+from urllib.parse import unquote, unquote_to_bytes
 
 from assay.config.models import ModelSpec
-from assay.errors import FatalProviderError, RetryableError, SpecError
-from assay.providers.base import Completion, CompletionRequest
-from assay.providers.openai import parse_retry_after
+from assay.errors import FatalProviderError, RetryableError, SpecError, UnreachableError
+from assay.providers.base import (Completion, CompletionRequest, parse_retry_after, probe, refuse_offline,
+                                  status_error)
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
@@ -55,8 +56,6 @@ ANSWER_TOOL = "record_answer"  # the forced tool of a structured request that is
 EMPTY_TURN = "[empty message]"  # what an empty user turn is sent as (the API rejects empty turns)
 INSTALL_HINT = "the anthropic provider needs the official SDK: pip install 'assay[anthropic]'"
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-_RETRYABLE_STATUS = {408, 409, 425, 429}  # and every status >= 500 (529: overloaded)
 _NO_SAMPLING_API = "2026-10-21"  # the first API version that rejects temperature / top_p / top_k
 
 
@@ -214,9 +213,7 @@ class AnthropicProvider:
         self.spec = spec
         base = (spec.base_url or ANTHROPIC_URL).rstrip("/")
         self.base_url = base[:-3] if base.endswith("/v1") else base
-        host = urlparse(self.base_url).hostname or ""
-        if os.environ.get("ASSAY_OFFLINE") == "1" and host not in _LOOPBACK and not host.startswith("127."):
-            raise SpecError(f"model {spec.label!r}: ASSAY_OFFLINE=1 forbids calling {host}")
+        refuse_offline(spec, self.base_url)
         key_env = spec.api_key_env or DEFAULT_KEY_ENV
         self._key = os.environ.get(key_env)
         if not self._key:
@@ -264,14 +261,12 @@ class AnthropicProvider:
         except sdk.APIConnectionError as e:
             cause = e.__cause__
             detail = f"{cause.__class__.__name__}: {cause}" if cause else str(e)
+            if cause is not None and cause.__class__.__name__ == "ConnectError":  # httpx: no connection at all
+                raise UnreachableError(f"can't connect to {self.base_url}: {detail}") from None
             raise RetryableError(f"connection error: {detail}".rstrip(": ")) from None
         except sdk.APIStatusError as e:
-            status = e.status_code
-            message_text = _status_message(e)
-            if status in _RETRYABLE_STATUS or status >= 500:
-                retry_after = parse_retry_after(e.response.headers.get("retry-after"))
-                raise RetryableError(message_text, status=status, retry_after=retry_after) from None
-            raise FatalProviderError(message_text, status=status) from None
+            raise status_error(e.status_code, _status_message(e),
+                               parse_retry_after(e.response.headers.get("retry-after"))) from None
         except sdk.APIResponseValidationError as e:
             raise RetryableError(f"malformed response body: {e}", status=e.status_code) from None
         except sdk.AnthropicError as e:
@@ -296,6 +291,11 @@ class AnthropicProvider:
         if texts or forced or not tool_uses:
             return texts  # a verdict request answered without the tool: the parser rejects it
         return json.dumps([{"name": b.name, "input": b.input} for b in tool_uses], ensure_ascii=False)
+
+    def check(self) -> None:
+        """Before a run: does the endpoint answer? (GET /v1/models: free, unlike a message.)"""
+        headers = {"x-api-key": self._key or "", "anthropic-version": "2023-06-01"}
+        probe(self.spec, self.base_url + "/v1/models", headers, shown=self.base_url)
 
     async def aclose(self) -> None:
         if self._client is not None:

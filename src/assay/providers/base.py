@@ -1,12 +1,29 @@
-"""The provider interface: one async `complete` call, with small immutable request and response records."""
+"""The provider interface (one async `complete` call, small immutable request and response records) and what
+every network provider shares: the offline guard, which HTTP statuses are worth a retry, `Retry-After`, and the
+endpoint check made before a run."""
 
 from __future__ import annotations
 
+import email.utils
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from urllib.parse import urlparse
+
+from assay.errors import EndpointError, FatalProviderError, RetryableError, SpecError
 
 if TYPE_CHECKING:
+    from assay.config.models import ModelSpec
     from assay.dataset.records import Sample
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# Worth another try: timeouts, conflicts, rate limits (and every 5xx, overloaded included).
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
+CHECK_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +57,66 @@ class Provider(Protocol):
 
     async def aclose(self) -> None:
         ...
+
+# Optional, on a provider: `check()`, called once before a run (not a completion: nothing paid), raising
+# EndpointError when the endpoint can't be reached; and `calls_a_model = False` for a provider that answers
+# without a model (its answers are neither cached nor shared between identical requests).
+
+
+def refuse_offline(spec: ModelSpec, url: str) -> None:
+    """With ASSAY_OFFLINE=1 (the test suite sets it) only loopback hosts may be called: a SpecError otherwise."""
+    host = urlparse(url).hostname or ""
+    if os.environ.get("ASSAY_OFFLINE") == "1" and host not in _LOOPBACK and not host.startswith("127."):
+        raise SpecError(f"model {spec.label!r}: ASSAY_OFFLINE=1 forbids calling {host}")
+
+
+def status_error(status: int, message: str, retry_after: float | None = None) -> RetryableError | FatalProviderError:
+    """The error for an HTTP status other than success: retryable (with the server's hint) or fatal."""
+    if status in RETRYABLE_STATUS or status >= 500:
+        return RetryableError(message, status=status, retry_after=retry_after)
+    return FatalProviderError(message, status=status)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+# Proxies from the environment are not used, as by the providers' own clients.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def probe(spec: ModelSpec, url: str, headers: dict[str, str], *, shown: str) -> None:
+    """GET `url` (a cheap listing such as /models, never a completion) to learn whether the endpoint `shown`
+    answers. Any HTTP answer counts, a 404 included (a server without that listing still answers), except 401:
+    the key was refused, and every call would be. No connection, or no answer in time, is an EndpointError."""
+    where = f"model {spec.label!r}: "
+    hint = "check its base_url in the project config, or skip this check with --no-endpoint-check"
+    try:
+        with _OPENER.open(urllib.request.Request(url, headers=headers),
+                          timeout=min(CHECK_TIMEOUT_S, spec.timeout_s)):
+            return
+    except urllib.error.HTTPError as e:
+        if e.code == 401:
+            raise EndpointError(f"{where}{shown} refused the API key (HTTP 401 on GET {url}); check the variable "
+                                f"named by api_key_env") from None
+        return
+    except urllib.error.URLError as e:
+        reason = e.reason
+        detail = reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason)
+        raise EndpointError(f"{where}can't connect to {shown} ({detail}); {hint}") from None
+    except (socket.timeout, TimeoutError):
+        raise EndpointError(f"{where}{shown} did not answer GET {url} within "
+                            f"{min(CHECK_TIMEOUT_S, spec.timeout_s):g}s; {hint}") from None
+    except OSError as e:  # a connection reset or refused mid-request
+        raise EndpointError(f"{where}can't connect to {shown} ({e.strerror or e}); {hint}") from None

@@ -7,37 +7,21 @@ Set ASSAY_OFFLINE=1 to refuse any host outside loopback (the test suite does, so
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import os
 import time
 from typing import Any
-from urllib.parse import urlparse
 
 import aiohttp
 
 from assay.config.models import ModelSpec
-from assay.errors import FatalProviderError, RetryableError, SpecError
-from assay.providers.base import Completion, CompletionRequest
+from assay.errors import RetryableError, SpecError, UnreachableError
+from assay.providers.base import (Completion, CompletionRequest, parse_retry_after, probe, refuse_offline,
+                                  status_error)
+
+__all__ = ["OpenAIProvider", "parse_retry_after"]
 
 OPENAI_URL = "https://api.openai.com/v1"
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-_RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _error_message(body: bytes) -> str:
@@ -56,10 +40,9 @@ class OpenAIProvider:
         if not spec.model:
             raise SpecError(f"model {spec.label!r}: 'model' (the provider's model name) is required")
         self.spec = spec
-        self.url = (spec.base_url or OPENAI_URL).rstrip("/") + "/chat/completions"
-        host = urlparse(self.url).hostname or ""
-        if os.environ.get("ASSAY_OFFLINE") == "1" and host not in _LOOPBACK and not host.startswith("127."):
-            raise SpecError(f"model {spec.label!r}: ASSAY_OFFLINE=1 forbids calling {host}")
+        self.base = (spec.base_url or OPENAI_URL).rstrip("/")
+        self.url = self.base + "/chat/completions"
+        refuse_offline(spec, self.url)
         key_env = spec.api_key_env or ("OPENAI_API_KEY" if spec.base_url is None else None)
         self.headers = {"Content-Type": "application/json"}
         if key_env:
@@ -103,14 +86,13 @@ class OpenAIProvider:
                 retry_after = parse_retry_after(resp.headers.get("Retry-After"))
         except asyncio.TimeoutError:
             raise RetryableError(f"timed out after {self.spec.timeout_s:g}s") from None
+        except aiohttp.ClientConnectorError as e:  # refused, unknown host, TLS: no connection at all
+            raise UnreachableError(f"can't connect to {self.base}: {e.__class__.__name__}: {e}") from None
         except aiohttp.ClientError as e:
             raise RetryableError(f"connection error: {e.__class__.__name__}: {e}".rstrip(": ")) from None
         latency_ms = (time.perf_counter() - start) * 1000
         if status != 200:
-            message = f"HTTP {status}: {_error_message(raw)}"
-            if status in _RETRYABLE_STATUS or status >= 500:
-                raise RetryableError(message, status=status, retry_after=retry_after)
-            raise FatalProviderError(message, status=status)
+            raise status_error(status, f"HTTP {status}: {_error_message(raw)}", retry_after)
         try:
             data = json.loads(raw)
             choice = data["choices"][0]["message"]
@@ -129,6 +111,10 @@ class OpenAIProvider:
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         return Completion(text=text, input_tokens=usage.get("prompt_tokens"),
                           output_tokens=usage.get("completion_tokens"), latency_ms=latency_ms)
+
+    def check(self) -> None:
+        """Before a run: does the endpoint answer? (GET /models: free, unlike a completion.)"""
+        probe(self.spec, self.base + "/models", self.headers, shown=self.base)
 
     async def aclose(self) -> None:
         if self._session is not None:
