@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -438,15 +437,13 @@ def test_samples_are_sample_records() -> None:
     assert isinstance(r.samples[0], Sample)
 
 
-def test_large_file_is_fast(tmp_path: Path) -> None:
+def test_large_file_parses_whole(tmp_path: Path) -> None:
+    """100,000 rows parse with distinct ids and no errors (their speed is measured in benchmarks/, not here)."""
     p = tmp_path / "big.jsonl"
     with open(p, "w") as f:
         for i in range(100_000):
             f.write(json.dumps({"messages": [{"role": "system", "content": "Be brief."}, user(f"question {i}"),
                                              assistant(f"answer {i}")], "metadata": {"i": i}}) + "\n")
-    t0 = time.perf_counter()
     r = parse_file(p)
-    elapsed = time.perf_counter() - t0
     assert len(r.samples) == 100_000 and r.errors == []
     assert len({s.id for s in r.samples}) == 100_000
-    assert elapsed < 10, f"parsing 100k rows took {elapsed:.1f}s"
