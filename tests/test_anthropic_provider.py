@@ -365,7 +365,7 @@ def test_a_url_encoded_data_url_is_decoded_before_base64(claude_server: FakeAnth
 
 
 def test_the_forced_tool_is_described_after_the_requested_structure(claude_server: FakeAnthropicServer) -> None:
-    from assay.cli.rubric import proposal_schema
+    from assay.rubric.generate import proposal_schema
     from assay.judge import pairwise_schema
 
     spec = _spec(claude_server)

@@ -20,7 +20,7 @@ from assay.engine.progress import RunProgress
 from assay.engine.runner import RunEngine
 from assay.errors import AssayError, RubricError, SpecError
 from assay.providers import create_provider
-from assay.rubric.template import check_renders
+from assay.rubric.render import check_renders
 from assay.store.store import DatasetInfo, Store, StoreWriter
 
 

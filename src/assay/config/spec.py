@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from assay.config.models import ModelSpec
 from assay.errors import RubricError, SpecError
 from assay.rubric import Rubric, load_rubric, rubric_from_mapping
-from assay.rubric.load import describe_validation_error
+from assay.validation import describe_validation_error
 
 PROJECT_CONFIG_NAMES = ("assay.yaml", "assay.yml")
 
@@ -144,7 +144,7 @@ def _model(entry: Any, where: str, base: Path | None = None) -> ModelSpec:
     try:
         return ModelSpec.model_validate(entry)
     except ValidationError as e:
-        raise SpecError(describe_validation_error(e, f"{where}: invalid model entry")) from None
+        raise SpecError(describe_validation_error(e, f"{where}: invalid model entry", ModelSpec)) from None
 
 
 def _resolve_model(ref: Any, known: dict[str, ModelSpec], where: str, config: Path | None,
@@ -190,7 +190,7 @@ def _resolve_dataset(ref: Any, base: Path, where: str) -> DatasetRef:
         try:
             dataset = DatasetRef.model_validate(ref)
         except ValidationError as e:
-            raise SpecError(describe_validation_error(e, f"{where}: invalid dataset")) from None
+            raise SpecError(describe_validation_error(e, f"{where}: invalid dataset", DatasetRef)) from None
         if dataset.path is None:
             return dataset
         path = base / dataset.path  # relative to the spec, like a plain file name
@@ -268,4 +268,4 @@ def spec_from_mapping(data: dict[str, Any], *, base: Path, where: str, config: P
             settings=RunSettings.model_validate(settings),
         )
     except ValidationError as e:
-        raise SpecError(describe_validation_error(e, f"invalid spec {where}")) from None
+        raise SpecError(describe_validation_error(e, f"invalid spec {where}", EvalSpec)) from None

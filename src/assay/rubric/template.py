@@ -1,4 +1,5 @@
-"""Judge prompt templates: the default per rubric kind, validation of user templates, and rendering.
+"""Judge prompt templates: the default per rubric kind, the judge's system prompts, validation of user
+templates, and the fencing of data. Rendering a rubric's template for a sample is in `render.py`.
 
 Templates are Jinja2 in a sandbox. Every value that comes from data (context, reference, candidate output) is
 fenced with a marker derived from its own hash, so a candidate cannot close the fence and speak as the rubric.
@@ -9,17 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import jinja2
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from assay.errors import RubricError
-
 if TYPE_CHECKING:
-    from assay.dataset.records import Message, Sample
-    from assay.rubric.model import Rubric
+    from assay.dataset.records import Message
 
 # Bump when the judge's system prompt or fencing changes: it is part of every rubric version.
 JUDGE_PROMPT_VERSION = "1"
@@ -100,7 +98,7 @@ _env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newl
 
 
 @lru_cache(maxsize=256)
-def _compile(source: str) -> jinja2.Template:
+def compile_template(source: str) -> jinja2.Template:
     return _env.from_string(source)
 
 
@@ -142,48 +140,3 @@ def format_context(messages: tuple[Message, ...] | list[Message]) -> str:
             text = (text + "\n" if text else "") + "[tool calls] " + json.dumps(m.tool_calls, ensure_ascii=False)
         lines.append(f"[{m.role}] {text}")
     return "\n".join(lines)
-
-
-def _values(rubric: Rubric, sample: Sample) -> dict[str, Any]:
-    if rubric.needs_reference and sample.reference is None:
-        raise RubricError(f"rubric {rubric.name!r} needs a reference, and sample {sample.id!r} has none")
-    return {
-        "rubric_name": rubric.name,
-        "rubric_description": rubric.description.strip(),
-        "score_min": rubric.scale.min,
-        "score_max": rubric.scale.max,
-        "score_levels": "\n".join(f"{k}: {v}" for k, v in sorted(rubric.levels.items())),
-        "conversation_context": fence("conversation_context", format_context(sample.context)),
-        "conversation_response": fence("conversation_response", sample.reference or ""),
-        "has_reference": sample.reference is not None,
-    }
-
-
-def _render(rubric: Rubric, values: dict[str, Any]) -> str:
-    try:
-        return _compile(rubric.effective_template).render(values)
-    except jinja2.TemplateError as e:  # e.g. a filter or method the values don't support
-        raise RubricError(f"rubric {rubric.name!r}: its template fails to render: {e}") from None
-
-
-def render(rubric: Rubric, sample: Sample, response: str) -> str:
-    """The user message the judge receives for one sample and one candidate response."""
-    values = _values(rubric, sample)
-    values[RESPONSE_VAR] = fence(RESPONSE_VAR, response)
-    return _render(rubric, values)
-
-
-def render_pair(rubric: Rubric, sample: Sample, response_a: str, response_b: str) -> str:
-    """The user message a pairwise judge receives: one sample, two responses in the order given."""
-    values = _values(rubric, sample)
-    values[PAIR_VARS[0]] = fence(PAIR_VARS[0], response_a)
-    values[PAIR_VARS[1]] = fence(PAIR_VARS[1], response_b)
-    return _render(rubric, values)
-
-
-def check_renders(rubric: Rubric, sample: Sample) -> None:
-    """Render once with placeholder outputs, so a template that can't render fails before a run starts."""
-    if rubric.kind == "pairwise":
-        render_pair(rubric, sample, "response A", "response B")
-    elif not (rubric.needs_reference and sample.reference is None):
-        render(rubric, sample, "a response")
