@@ -57,6 +57,25 @@ def test_version_changes_with_content_not_with_formatting() -> None:
     assert Rubric(name="r", description="Is it right?", levels={1: "bad"}).version != a.version
 
 
+@pytest.mark.parametrize("kind", ["direct", "adherence"])
+def test_rubrics_that_share_a_version_show_the_judge_the_same_prompt(kind: str) -> None:
+    """The version is the hash of what the judge is shown: text that differs only where the version ignores it
+    (surrounding whitespace) must render the same, or two different prompts would pass as one rubric."""
+    variants = [
+        {"description": "Is it right?", "levels": {1: "wrong", 3: "right"}},
+        {"description": "  Is it right?\n", "levels": {1: "wrong  ", 3: "\nright"}},
+        {"description": "Is it right?", "levels": {1: " wrong\n\n", 3: "right"}},
+        {"description": "Is it right?", "levels": {1: "wrong", 3: "right", 2: "  "}},
+    ]
+    rubrics = [Rubric(name="r", kind=kind, description=v["description"], scale={"min": 1, "max": 3},
+                      levels=v["levels"]) for v in variants]
+    for a in rubrics:
+        for b in rubrics:
+            if a.version == b.version:
+                assert render(a, SAMPLE, "out") == render(b, SAMPLE, "out"), (a.levels, b.levels)
+    assert len({r.version for r in rubrics}) == 2  # the blank level 2 is content: it shows the judge "2:"
+
+
 def test_adherence_rubric_on_a_sample_without_reference() -> None:
     r = Rubric(name="r", kind="adherence", description="d")
     with pytest.raises(RubricError, match="needs a reference"):

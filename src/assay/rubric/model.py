@@ -52,6 +52,18 @@ class Rubric(BaseModel):
             raise ValueError("must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit")
         return v
 
+    @field_validator("description")
+    @classmethod
+    def _strip_description(cls, v: str) -> str:
+        return v.strip()
+
+    @field_validator("levels")
+    @classmethod
+    def _strip_levels(cls, v: dict[int, str]) -> dict[int, str]:
+        # Surrounding whitespace is not part of a meaning: the record holds the text exactly as the judge is
+        # shown it and as the version hashes it, so one version can never stand for two prompts.
+        return {k: text.strip() for k, text in v.items()}
+
     @model_validator(mode="after")
     def _consistent(self) -> "Rubric":
         outside = [k for k in self.levels if not self.scale.min <= k <= self.scale.max]
@@ -69,9 +81,9 @@ class Rubric(BaseModel):
     def version(self) -> str:
         """Content hash of the rubric as the judge will see it (plus the judge prompt version)."""
         payload = {
-            "name": self.name, "kind": self.kind, "description": self.description.strip(),
+            "name": self.name, "kind": self.kind, "description": self.description,
             "scale": [self.scale.min, self.scale.max],
-            "levels": {str(k): v.strip() for k, v in sorted(self.levels.items())},
+            "levels": {str(k): v for k, v in sorted(self.levels.items())},
             "template": self.effective_template, "judge_prompt": JUDGE_PROMPT_VERSION,
         }
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()

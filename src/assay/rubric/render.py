@@ -17,7 +17,7 @@ def _values(rubric: Rubric, sample: Sample) -> dict[str, Any]:
         raise RubricError(f"rubric {rubric.name!r} needs a reference, and sample {sample.id!r} has none")
     return {
         "rubric_name": rubric.name,
-        "rubric_description": rubric.description.strip(),
+        "rubric_description": rubric.description,
         "score_min": rubric.scale.min,
         "score_max": rubric.scale.max,
         "score_levels": "\n".join(f"{k}: {v}" for k, v in sorted(rubric.levels.items())),
