@@ -90,3 +90,11 @@ def test_the_rubric_command_only_parses_and_prints() -> None:
     domain = ("assay.engine", "assay.judge", "assay.providers", "assay.store", "assay.evaluate", "assay.dataset")
     used = _import_graph()["assay.cli.rubric"]
     assert sorted(m for m in used if m.startswith(domain)) == []
+
+
+def test_yaml_is_read_in_one_place() -> None:
+    """Only assay.yamlfile parses YAML (so every file gets the same checks, such as refusing repeated keys)."""
+    readers = sorted(_module_name(p) for p in SRC.rglob("*.py")
+                     if any(call in p.read_text(encoding="utf-8") for call in ("yaml.safe_load(", "yaml.load(",
+                                                                                 "yaml.full_load(", "yaml.unsafe_load(")))
+    assert readers == ["assay.yamlfile"]

@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assay.config.models import ModelSpec
 from assay.errors import RubricError, SpecError
 from assay.rubric import Rubric, load_rubric, rubric_from_mapping
 from assay.validation import describe_validation_error
+from assay.yamlfile import load_yaml
 
 PROJECT_CONFIG_NAMES = ("assay.yaml", "assay.yml")
 
@@ -78,19 +78,6 @@ class EvalSpec(BaseModel):
         return self
 
 
-def _read_yaml(path: Path, what: str) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SpecError(f"can't read {what} {path}: {e.strerror}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f" line {mark.line + 1}:" if mark else ""
-        raise SpecError(f"{path}:{line} not valid YAML: {getattr(e, 'problem', e)}") from None
-
-
 def find_project_config(start: Path) -> Path | None:
     """The project config beside the spec, or in the current folder."""
     for folder in (start, Path.cwd()):
@@ -104,7 +91,7 @@ def load_project_models(path: Path | None) -> dict[str, ModelSpec]:
     """Model entries of a project config, by label."""
     if path is None:
         return {}
-    data = _read_yaml(path, "project config") or {}
+    data = load_yaml(path, "project config", SpecError) or {}
     if not isinstance(data, dict):
         raise SpecError(f"{path}: the project config must be a mapping with a 'models' key")
     unknown = sorted(set(data) - {"models"})
@@ -214,7 +201,7 @@ SPEC_KEYS = {"name", "dataset", "candidates", "judge", "judges", "rubrics", "set
 def load_spec(path: str | Path, *, config: str | Path | None = None) -> EvalSpec:
     """Read and resolve a spec file. Raises SpecError / RubricError naming the file and field."""
     path = Path(path)
-    data = _read_yaml(path, "spec")
+    data = load_yaml(path, "spec", SpecError)
     if not isinstance(data, dict):
         raise SpecError(f"{path}: a spec must be a mapping with dataset, candidates, judge and rubrics")
     return spec_from_mapping(data, base=path.parent, where=str(path),

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from assay.errors import RubricError
 from assay.rubric.load import rubric_from_mapping
 from assay.rubric.model import Rubric, Scale
+from assay.yamlfile import parse_yaml
 
 _SUFFIX = ".yaml"
 _PLAIN_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
@@ -64,7 +65,7 @@ def _source(name: str) -> str:
 
 
 def _data(name: str) -> dict[str, Any]:
-    data = yaml.safe_load(_source(name))
+    data = parse_yaml(_source(name), source=f"rubric template {name!r}", error=RubricError)
     if not isinstance(data, dict):  # pragma: no cover - a packaging mistake, caught by the tests
         raise RubricError(f"rubric template {name!r} is not a mapping")
     return data
@@ -125,7 +126,7 @@ def _package_version() -> str:
 
 
 def _yaml_name(name: str) -> str:
-    if _PLAIN_NAME.match(name) and yaml.safe_load(name) == name:
+    if _PLAIN_NAME.match(name) and parse_yaml(name, source="a rubric name", error=RubricError) == name:
         return name
     return json.dumps(name)
 

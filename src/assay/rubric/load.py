@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from assay.errors import RubricError
 from assay.rubric.model import Rubric
 from assay.validation import describe_validation_error
+from assay.yamlfile import load_yaml
 
 
 def rubric_from_mapping(data: Any, *, where: str) -> Rubric:
@@ -24,14 +24,4 @@ def rubric_from_mapping(data: Any, *, where: str) -> Rubric:
 
 def load_rubric(path: str | Path) -> Rubric:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise RubricError(f"can't read rubric file {path}: {e.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise RubricError(f"{path}:{line} is not valid YAML: {getattr(e, 'problem', e)}") from None
-    return rubric_from_mapping(data, where=str(path))
+    return rubric_from_mapping(load_yaml(path, "rubric file", RubricError), where=str(path))
