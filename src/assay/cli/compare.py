@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from assay.cli.common import console, open_store, print_json
+from assay.cli.errors import EXIT_NO
 from assay.cli.results import show_results
 
 
@@ -53,4 +52,4 @@ def compare(ctx: click.Context, run_a: str, run_b: str | None, model: str | None
         for w in data["worse"]:
             out.print(f"[red]✗ {w['model']} on {w['rubric']}: {w['reason']}[/]")
     if data["worse"]:
-        sys.exit(1)
+        ctx.exit(EXIT_NO)

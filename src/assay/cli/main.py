@@ -1,24 +1,29 @@
-"""The `assay` command. Domain errors become one clean message here, at the boundary: no tracebacks."""
+"""The `assay` command. Domain errors become one clean message and an exit code here, at the boundary: no
+tracebacks (the codes are listed in `cli/errors.py`, the README and `assay --help`)."""
 
 from __future__ import annotations
 
-import sys
+from typing import Any
 
 import click
 
+from assay.cli.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, from_domain
 from assay.errors import AssayError
 
 
 class AssayGroup(click.Group):
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except AssayError as e:
-            click.secho(f"error: {e}", fg="red", err=True)
-            sys.exit(2)
+            raise from_domain(e) from None
+        except KeyboardInterrupt:
+            click.secho("\ninterrupted", fg="yellow", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
 
-@click.group(cls=AssayGroup, context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ASSAY"})
+@click.group(cls=AssayGroup, epilog=EXIT_CODES_HELP,
+             context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ASSAY"})
 @click.option("--db", envvar="ASSAY_DB", default=None, metavar="PATH",
               help="SQLite file (or database URL). Default ./.assay/assay.db; env ASSAY_DB.")
 @click.version_option(package_name="assay")

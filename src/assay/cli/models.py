@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from assay.cli.common import print_json
+from assay.cli.errors import EXIT_NO
 from assay.config.models import ModelSpec
 from assay.errors import ProviderError, SpecError
 
@@ -189,4 +190,4 @@ def test(name: str, config: Path | None, as_json: bool) -> None:
             seen = f"; it answered {_one_line(structured['answer'])!r}" if "answer" in structured else ""
             click.echo(f"structured output: {click.style('failed', fg='red')}: {structured['error']}{seen}")
     if not result["plain"]["ok"]:
-        raise SystemExit(1)
+        raise click.exceptions.Exit(EXIT_NO)

@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from assay.cli.common import console, open_store, print_json
+from assay.cli.errors import EXIT_NO, BadInput, EvalSaysNo
 from assay.errors import RubricError
 from assay.rubric.authoring import is_template_ref, lint_target, open_dataset, pick_row, resolve_judge, resolve_rubric
 from assay.rubric.library import template_summaries, template_yaml
@@ -64,7 +65,7 @@ def new(template: str, new_name: str | None, output: Path | None, force: bool) -
         click.echo(text, nl=False)
         return
     if output.exists() and not force:
-        raise click.ClickException(f"not overwriting {output} (use --force)")
+        raise BadInput(f"not overwriting {output} (use --force)")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     click.echo(f"wrote {output}; check it with: assay rubric lint {output}")
@@ -111,7 +112,7 @@ def lint_(ctx: click.Context, target: str, scale: dict[str, int] | None, as_json
             click.echo(f"{target}: {click.style(f.severity, fg=color)} [{f.code}] {f.message}")
         click.echo(f"{errors} error(s), {len(findings) - errors} warning(s)")
     if errors:
-        ctx.exit(1)
+        ctx.exit(EXIT_NO)
 
 
 # -- test -----------------------------------------------------------------------------------------------------
@@ -179,7 +180,7 @@ def test(ctx: click.Context, rubric_ref: str, dataset_ref: str, row_id: str | No
                             f"({spec.model or spec.provider})", bold=True))
             _print_pair(pair, output_text, output_b, repeat)
         if not pair.parsed:
-            ctx.exit(1)
+            ctx.exit(EXIT_NO)
         return
     judged, origin = output_to_judge(rub, sample, output_text, picked, info.name)
     trial = try_score(spec, rub, sample, judged, repeat)
@@ -196,7 +197,7 @@ def test(ctx: click.Context, rubric_ref: str, dataset_ref: str, row_id: str | No
                                f"judge {spec.label} ({spec.model or spec.provider})", bold=True))
         _print_scores(trial, rub.scale.min, rub.scale.max, repeat)
     if not trial.scores:
-        ctx.exit(1)
+        ctx.exit(EXIT_NO)
 
 
 def _print_scores(trial: ScoreTrial, lo: int, hi: int, repeat: int) -> None:
@@ -308,7 +309,10 @@ def generate(ctx: click.Context, dataset_ref: str, goal: str | None, judge_label
                                  force=force)
     click.echo(f"asking {spec.label} ({spec.model or spec.provider}) for rubrics from {len(request.samples)} rows "
                f"of {info.name}@{info.version} (seed {seed})...", err=True)
-    generated = propose(request, retries=retries)
+    try:
+        generated = propose(request, retries=retries)
+    except RubricError as e:  # the model answered, but no answer held usable rubrics
+        raise EvalSaysNo(str(e)) from None
     written = write_rubrics(request, generated, out_dir, force=force)
     for w in written:
         click.echo(f"wrote {w.yaml_path} ({w.rubric.kind}, scale {w.rubric.scale.min}-{w.rubric.scale.max}) and "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 import click
@@ -11,6 +10,7 @@ from rich.live import Live
 from rich.table import Table
 
 from assay.cli.common import console, open_store, print_json
+from assay.cli.errors import EXIT_INTERRUPTED, EvalSaysNo
 from assay.cli.progress import ProgressView
 from assay.cli.results import show_results
 from assay.config import load_spec
@@ -56,14 +56,13 @@ def run(ctx: click.Context, spec: Path | None, resume_id: str | None, no_cache: 
                                               on_start=view.attach))
     except KeyboardInterrupt:
         click.secho(f"\ninterrupted; finish it with: assay run --resume {run_id}", fg="yellow", err=True)
-        sys.exit(130)
+        ctx.exit(EXIT_INTERRUPTED)
     show_results(store, outcome.run_id, as_json=as_json)
     empty = [label for label, c in outcome.progress.candidates.items()
              if (c.outputs_failed and not c.outputs_done) or (c.judgments_failed and not c.judgments_done)]
     if empty:  # a run that measured nothing for a model must not look like a success to a script
-        click.secho(f"error: nothing was scored for {', '.join(empty)}: every call failed (see the failures "
-                    f"above, or `assay results {outcome.run_id} --json`)", fg="red", err=True)
-        sys.exit(1)
+        raise EvalSaysNo(f"nothing was scored for {', '.join(empty)}: every call failed (see the failures "
+                         f"above, or `assay results {outcome.run_id} --json`)")
 
 
 @click.command()
