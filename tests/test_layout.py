@@ -98,3 +98,11 @@ def test_yaml_is_read_in_one_place() -> None:
                      if any(call in p.read_text(encoding="utf-8") for call in ("yaml.safe_load(", "yaml.load(",
                                                                                  "yaml.full_load(", "yaml.unsafe_load(")))
     assert readers == ["assay.yamlfile"]
+
+
+def test_no_print_calls() -> None:
+    """Output goes through click (what a command prints) or logging (what an operator may need later)."""
+    calls = sorted(f"{_module_name(p)}:{node.lineno}" for p in SRC.rglob("*.py")
+                   for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                   if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print")
+    assert calls == []

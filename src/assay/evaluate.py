@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,8 @@ from assay.errors import AssayError, RubricError, SpecError
 from assay.providers import create_provider
 from assay.rubric.render import check_renders
 from assay.store.store import DatasetInfo, Store, StoreWriter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,9 @@ async def execute_run(store: Store, run_id: str, *, use_cache: bool = True, chec
     if on_start:
         on_start(progress)
     store.set_run_status(info.id, "running")
+    log.info("run %s started: %d samples, candidates %s, judges %s", info.id, n,
+             ", ".join(c.label for c in spec.candidates), ", ".join(j.label for j in spec.judges))
+    started = time.monotonic()
     status = "interrupted"  # Ctrl-C, or a task cancelled from outside
     try:
         await engine.execute(store.iter_samples(info.dataset_id, limit=spec.settings.limit))
@@ -204,6 +211,8 @@ async def execute_run(store: Store, run_id: str, *, use_cache: bool = True, chec
             writer.close()
         finally:
             store.set_run_status(info.id, status)
+            log.info("run %s %s after %.1fs: %d calls, %d answered from the cache, %d retries", info.id, status,
+                     time.monotonic() - started, progress.calls, progress.cached, progress.retries)
     return RunOutcome(run_id=info.id, status=status, progress=progress)
 
 

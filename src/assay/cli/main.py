@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from assay.cli.errors import EXIT_CODES_HELP, EXIT_INTERRUPTED, from_domain
+from assay.cli.logs import log_to_stderr
 from assay.errors import AssayError
 
 
@@ -26,11 +27,15 @@ class AssayGroup(click.Group):
              context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ASSAY"})
 @click.option("--db", envvar="ASSAY_DB", default=None, metavar="PATH",
               help="SQLite file (or database URL). Default ./.assay/assay.db; env ASSAY_DB.")
+@click.option("-v", "--verbose", count=True,
+              help="Log to stderr what a run does (start, end, retries and why, cache hits); -vv adds debug detail.")
 @click.version_option(package_name="assay")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, verbose: int) -> None:
     """assay: measure LLM quality with rubrics scored by LLM judges."""
     ctx.obj = {"db": db}
+    if verbose:
+        ctx.call_on_close(log_to_stderr(verbose))
 
 
 def _register() -> None:

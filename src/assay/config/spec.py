@@ -6,6 +6,7 @@ immutable, fully resolved `EvalSpec`. Nothing downstream reads YAML.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,8 @@ from assay.validation import describe_validation_error
 from assay.yamlfile import load_yaml
 
 PROJECT_CONFIG_NAMES = ("assay.yaml", "assay.yml")
+
+log = logging.getLogger(__name__)
 
 
 class RunSettings(BaseModel):
@@ -204,8 +207,12 @@ def load_spec(path: str | Path, *, config: str | Path | None = None) -> EvalSpec
     data = load_yaml(path, "spec", SpecError)
     if not isinstance(data, dict):
         raise SpecError(f"{path}: a spec must be a mapping with dataset, candidates, judge and rubrics")
-    return spec_from_mapping(data, base=path.parent, where=str(path),
-                             config=Path(config) if config else find_project_config(path.parent))
+    config_path = Path(config) if config else find_project_config(path.parent)
+    spec = spec_from_mapping(data, base=path.parent, where=str(path), config=config_path)
+    log.debug("loaded spec %s (project config %s): candidates %s, judges %s, rubrics %s", path, config_path,
+              [c.label for c in spec.candidates], [j.label for j in spec.judges],
+              [f"{r.name}@{r.version}" for r in spec.rubrics])
+    return spec
 
 
 def spec_from_mapping(data: dict[str, Any], *, base: Path, where: str, config: Path | None = None) -> EvalSpec:

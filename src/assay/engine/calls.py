@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import random
 from typing import Any, Callable
 
@@ -21,6 +22,8 @@ MAX_BACKOFF_S = 60.0
 # A model whose first calls all fail to connect stops the run: its endpoint is down or misconfigured, and retrying
 # every item with full backoff would look like a hang (and let the other models spend money meanwhile).
 UNREACHABLE_STOP = 3
+
+log = logging.getLogger(__name__)
 
 
 def request_hash(identity: str, request: CompletionRequest, extra: Any = None) -> str:
@@ -44,7 +47,10 @@ def retry_delay(error: ProviderError, attempt: int, spec: ModelSpec, rng: random
     if isinstance(error, FatalProviderError) or attempt >= spec.max_retries:
         raise error
     retry_after = error.retry_after if isinstance(error, RetryableError) else None
-    return backoff_delay(attempt, spec.retry_backoff_s, retry_after, rng)
+    delay = backoff_delay(attempt, spec.retry_backoff_s, retry_after, rng)
+    log.info("%s: retrying in %.1fs (retry %d of %d) after: %s", spec.label, delay, attempt + 1, spec.max_retries,
+             error)
+    return delay
 
 
 class CallCache:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import random
 import re
@@ -31,6 +32,8 @@ from assay.rubric.model import Rubric
 from assay.rubric.template import fence, format_context
 from assay.store import Store
 from assay.store.store import DatasetInfo
+
+log = logging.getLogger(__name__)
 
 MIN_PROPOSALS, MAX_PROPOSALS = 2, 5
 EXAMPLE_CHARS = 2000
@@ -253,6 +256,8 @@ async def _propose(spec: ModelSpec, messages: list[dict[str, Any]], schema: dict
             return Generated(parse_proposals(raw, allow_adherence=allow_adherence), attempt)
         except ProposalError as e:
             problems, cut_off = str(e), e.cut_off
+        log.info("%s: rubric proposals unusable (attempt %d of %d)%s:\n%s", spec.label, attempt, retries + 1,
+                 "; asking again" if attempt <= retries else "", problems)
         again = ("Answer again with the complete JSON object, shorter (briefer descriptions and level meanings), "
                  "so that it fits.") if cut_off else "Answer again with the complete JSON object, with these " \
             "problems fixed."
