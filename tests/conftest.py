@@ -120,3 +120,25 @@ def project(tmp_path: Path, server: FakeServer, monkeypatch: pytest.MonkeyPatch)
     write_jsonl(tmp_path / "data.jsonl", chat_rows(12))
     p.rubric()
     return p
+
+
+@pytest.fixture(autouse=True)
+def _slow_models_are_marked(request: pytest.FixtureRequest) -> Any:
+    """A test that loads a llama.cpp model (the bundled one takes seconds to load and run) must be marked
+    `@pytest.mark.local_model`, so that `pytest -m "not local_model"` leaves out every slow test. Unmarked tests
+    start with no model loaded, so a load can't hide behind one an earlier test left in memory."""
+    if request.node.get_closest_marker("local_model"):
+        yield
+        return
+    from assay.providers import local
+
+    kept = dict(local._models)
+    local._models.clear()
+    try:
+        yield
+        loaded = [path for path, _, _ in local._models]
+    finally:
+        local._models.clear()
+        local._models.update(kept)
+    if loaded:
+        pytest.fail(f"this test loads {', '.join(loaded)}: mark it @pytest.mark.local_model", pytrace=False)
