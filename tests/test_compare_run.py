@@ -93,7 +93,8 @@ def test_a_judge_that_always_prefers_the_first_position_yields_only_ties(project
     (section,) = data["pairwise"]
     (pair,) = section["pairs"]
     assert (pair["ties"], pair["wins"], pair["losses"], pair["rate"]) == (12, 0, 0, 0.5)
-    assert section["position_consistency"]["judge"] == {"n_pairs": 12, "inconsistent_share": 1.0}
+    bias = section["position_consistency"]["judge"]
+    assert (bias["n_pairs"], bias["inconsistent_share"], bias["first_position_wins"]) == (12, 1.0, 1.0)
     assert "can't tell" in pair["sentence"]
     assert "changed with the order of the outputs in 100%" in project.cli("results", data["run"]["id"]).output
 

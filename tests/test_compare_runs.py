@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from conftest import Project, chat_rows, write_jsonl
 
@@ -75,7 +76,7 @@ def test_python_api_compare(project: Project) -> None:
 
     before, after = _two_runs(project, "bot-q6", "bot-q7")
     data = assay.compare(before, after, db=project.db)
-    assert data["comparisons"][0]["mean_diff"] == 1.0 and data["schema_version"] == 1
+    assert data["comparisons"][0]["mean_diff"] == 1.0 and data["schema_version"] == 2
 
 
 def test_the_gate_fails_a_run_it_could_not_check(project: Project) -> None:
@@ -96,3 +97,15 @@ def test_different_dataset_versions_are_flagged(project: Project) -> None:
     data = json.loads(project.cli("compare", before, after, "--json").stdout)
     assert any("different versions of the dataset" in w for w in data["warnings"])
     assert data["comparisons"][0]["n_shared"] == 12
+
+
+def test_compare_uses_the_rubric_versions_stored_with_the_judgments(project: Project) -> None:
+    # Two runs with the same snapshot; the second's judgments were made under another judge prompt (as an older
+    # assay, or a changed default prompt, would have recorded). The stored versions decide, not today's code.
+    before, after = _two_runs(project, "bot-q8", "bot-q8")
+    with sqlite3.connect(project.db) as db:
+        db.execute("update judgments set rubric_version = 'older-prompt' where run_id = ?", (after,))
+    result = project.cli("compare", before, after, ok=False)
+    assert result.exit_code == 2 and "rubric 'quality' differs" in result.output and "older-prompt" in result.output
+    forced = json.loads(project.cli("compare", before, after, "--force", "--json").stdout)
+    assert any("older-prompt" in w for w in forced["warnings"])

@@ -34,6 +34,17 @@ class RunOutcome:
     status: str  # done | interrupted | failed
     progress: RunProgress
 
+    @property
+    def unscored(self) -> list[str]:
+        """What the run measured nothing for because every attempt failed: candidates (no output, or no done
+        judgment) and "pairwise rubrics" (no done pairwise verdict). Non-empty means the run is not a success."""
+        p = self.progress
+        out = [label for label, c in p.candidates.items()
+               if (c.outputs_failed and not c.outputs_done) or (c.judgments_failed and not c.judgments_done)]
+        if p.pairs_failed and not p.pairs_done:
+            out.append("pairwise rubrics")
+        return out
+
 
 def file_sha256(path: str | Path) -> str | None:
     digest = hashlib.sha256()

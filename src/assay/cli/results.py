@@ -175,10 +175,12 @@ def _pairwise_section(out: Any, p: dict[str, Any]) -> None:
     for judge, c in p["position_consistency"].items():
         style = "yellow" if c["inconsistent_share"] > 0.2 else "dim"
         out.print(f"[{style}]judge {judge}: verdict changed with the order of the outputs in "
-                  f"{c['inconsistent_share']:.0%} of {c['n_pairs']} pairs (such verdicts count as ties)[/]")
+                  f"{c['inconsistent_share']:.0%} of {c['n_pairs']} pairs (both orders are averaged); the "
+                  f"first-shown response won {c['first_position_wins']:.0%} of {c['n_verdicts']} verdicts, the "
+                  f"second {c['second_position_wins']:.0%}[/]")
     for judge, r in p["repeat_disagreement"].items():
         out.print(f"[dim]judge {judge}: repeated verdicts disagree on {r['share_disagreeing']:.0%} of "
-                  f"{r['n_pairs']} pairs (decided by majority)[/]")
+                  f"{r['n_pairs']} pairs (averaged)[/]")
     if p["bradley_terry"]:
         ranking = ", ".join(f"{s['model']} {'+' if round(s['score'], 2) >= 0 else ''}{_num(s['score'])} "
                             f"[{_num(s['ci_low'])}, {_num(s['ci_high'])}]" for s in p["bradley_terry"])

@@ -58,8 +58,7 @@ def run(ctx: click.Context, spec: Path | None, resume_id: str | None, no_cache: 
         click.secho(f"\ninterrupted; finish it with: assay run --resume {run_id}", fg="yellow", err=True)
         ctx.exit(EXIT_INTERRUPTED)
     show_results(store, outcome.run_id, as_json=as_json)
-    empty = [label for label, c in outcome.progress.candidates.items()
-             if (c.outputs_failed and not c.outputs_done) or (c.judgments_failed and not c.judgments_done)]
+    empty = outcome.unscored
     if empty:  # a run that measured nothing for a model must not look like a success to a script
         raise EvalSaysNo(f"nothing was scored for {', '.join(empty)}: every call failed (see the failures "
                          f"above, or `assay results {outcome.run_id} --json`)")
@@ -69,7 +68,7 @@ def run(ctx: click.Context, spec: Path | None, resume_id: str | None, no_cache: 
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def runs(ctx: click.Context, as_json: bool) -> None:
-    """List runs with their dataset, models, judge, status and counts."""
+    """List runs with their dataset, models, judge, status and counts (judged: scores and pairwise verdicts)."""
     store = open_store(ctx)
     rows = []
     for r in store.list_runs():
@@ -78,7 +77,8 @@ def runs(ctx: click.Context, as_json: bool) -> None:
                      "dataset": f"{r.spec['dataset']['name']}@{r.spec['dataset']['version']}",
                      "candidates": [c["label"] for c in r.spec["candidates"]], "judges": [j["label"] for j in r.spec["judges"]],
                      "rubrics": [x["name"] for x in r.spec["rubrics"]],
-                     "outputs": counts["outputs"], "judgments": counts["judgments"]})
+                     "outputs": counts["outputs"], "judgments": counts["judgments"],
+                     "pairwise": counts.get("pairwise", {})})
     if as_json:
         print_json(rows)
         return
@@ -88,8 +88,9 @@ def runs(ctx: click.Context, as_json: bool) -> None:
     table = Table("run", "status", "dataset", "candidates → judges", "judged", "failed")
     table.columns[0].no_wrap = True  # the id is what `assay results RUN_ID` needs: never cut it
     for r in rows:
-        j = r["judgments"]
+        j, p = r["judgments"], r["pairwise"]  # judged: scores and pairwise verdicts alike
         table.add_row(r["id"], r["status"], r["dataset"].split("@")[0],
                       f"{', '.join(r['candidates'])} → {', '.join(r['judges'])}",
-                      str(j.get("done", 0)), str(j.get("failed", 0) + r["outputs"].get("failed", 0)))
+                      str(j.get("done", 0) + p.get("done", 0)),
+                      str(j.get("failed", 0) + p.get("failed", 0) + r["outputs"].get("failed", 0)))
     console().print(table)

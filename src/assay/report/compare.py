@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from assay.errors import AssayError
-from assay.report.results import ALPHA, RESULTS_SCHEMA_VERSION, _identity, load_scores, paired_verdicts
+from assay.report.results import ALPHA, RESULTS_SCHEMA_VERSION, Scores, _identity, load_scores
+from assay.report.verdicts import paired_verdicts
 from assay.rubric import Rubric
 from assay.stats import format_p, holm, paired_difference
 from assay.store.store import RunInfo, Store
@@ -16,8 +17,15 @@ class IncomparableRuns(AssayError):
     """The runs were scored with different rubric or judge versions."""
 
 
-def _rubric_versions(info: RunInfo) -> dict[str, tuple[str, str]]:
-    return {r["name"]: (r["kind"], Rubric.model_validate(r).version) for r in info.spec["rubrics"]}
+def _rubric_versions(info: RunInfo, scores: Scores) -> dict[str, tuple[str, str]]:
+    """Each rubric's kind and the version its judgments were made with, as stored with them (several, joined,
+    if a resume ran under another prompt); a rubric with no judgment yet falls back to its snapshot's version."""
+    out = {}
+    for r in info.spec["rubrics"]:
+        stored = scores.versions.get(r["name"])
+        version = ", ".join(sorted(stored)) if stored else Rubric.model_validate(r).version
+        out[r["name"]] = (r["kind"], version)
+    return out
 
 
 def _judges(info: RunInfo) -> dict[str, str]:
@@ -49,7 +57,9 @@ def compare_runs(store: Store, run_a: str, run_b: str, *, model: str | None = No
     """Run B (after) against run A (before): per rubric and model, the paired difference B − A."""
     a, b = store.get_run(run_a), store.get_run(run_b)
     warnings: list[str] = []
-    rubrics_a, rubrics_b = _rubric_versions(a), _rubric_versions(b)
+    rule = a.spec.get("settings", {}).get("aggregate", "mean")
+    scores_a, scores_b = load_scores(store, a.id, rule), load_scores(store, b.id, rule)
+    rubrics_a, rubrics_b = _rubric_versions(a, scores_a), _rubric_versions(b, scores_b)
     shared = [r for r in rubrics_a if r in rubrics_b and rubrics_a[r][0] != "pairwise"]
     if not shared:
         raise AssayError(f"runs {a.id} and {b.id} share no scored rubric (by name)")
@@ -68,11 +78,9 @@ def compare_runs(store: Store, run_a: str, run_b: str, *, model: str | None = No
         warnings.append(f"the runs used different versions of the dataset ({a.spec['dataset']['version']} and "
                         f"{b.spec['dataset']['version']}); samples are paired by id, so make sure an id means "
                         "the same question in both")
-    rule = a.spec.get("settings", {}).get("aggregate", "mean")
     if b.spec.get("settings", {}).get("aggregate", "mean") != rule:
         warnings.append("the runs combine several verdicts per output by different rules; the first run's "
                         f"rule ({rule}) is used for both")
-    scores_a, scores_b = load_scores(store, a.id, rule), load_scores(store, b.id, rule)
     entries: list[dict[str, Any]] = []
     for rubric in shared:
         for before, after in _model_pairs(a, b, model):

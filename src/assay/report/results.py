@@ -10,35 +10,23 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import combinations
-from statistics import median
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
+from assay.report.verdicts import (AGGREGATE_RULES, PAIR_RULE, PairUnit, combine, output_verdict, pair_outcomes,
+                                   pair_units, paired_verdicts)
 from assay.stats import (RANKING_RULE, agreement, bradley_terry, describe, group_ranks, holm,
                          length_controlled_win_rate, paired_difference, verdict_sentence, win_rate)
+from assay.stats.pairwise import tally
 from assay.store.store import Store
 
-RESULTS_SCHEMA_VERSION = 1  # bump when a field of the results JSON changes meaning or goes away
+# Bump when a field of the results JSON changes meaning or goes away. 2: a pair's outcome is the mean of its
+# verdicts (was a majority), the win-rate CI uses the outcomes' own variance, the length-controlled win rate
+# is AlpacaEval 2's GLM.
+RESULTS_SCHEMA_VERSION = 2
 FAILED_SHARE_FLAG = 0.05
 ALPHA = 0.05
-AGGREGATE_RULES = {
-    "mean": "the mean",
-    "median": "the median",
-    "majority": "the most common value (the median when several are equally common)",
-}
-
-
-def combine(values: list[float], rule: str) -> float:
-    """Several verdicts on one output (repeats, or the judges of a jury) → one, by the run's rule."""
-    if rule == "median":
-        return float(median(values))
-    if rule == "majority":
-        counts = Counter(values).most_common()
-        if len(counts) > 1 and counts[0][1] == counts[1][1]:
-            return float(median(values))
-        return float(counts[0][0])
-    return float(np.mean(values))
 
 
 @dataclass
@@ -76,26 +64,6 @@ def load_scores(store: Store, run_id: str, rule: str) -> Scores:
         for cand, by_sample in by_cand.items():
             verdicts[rubric][cand] = {s: output_verdict(by_judge, by_judge, rule) for s, by_judge in by_sample.items()}
     return Scores(raw, verdicts, failed, no_output, total, versions)
-
-
-def output_verdict(by_judge: dict[str, list[float]], judges: Iterable[str], rule: str) -> float:
-    """One output's verdict: each judge's repeats combined, then the judges, by the run's rule."""
-    return combine([combine(by_judge[j], rule) for j in judges], rule)
-
-
-def paired_verdicts(a: dict[str, dict[str, list[float]]], b: dict[str, dict[str, list[float]]],
-                    rule: str) -> tuple[list[float], list[float]]:
-    """Two outputs' verdicts per shared sample, each combined over the judges that scored *both*.
-
-    With a jury whose judges sometimes fail, pairing on each side's own surviving judges would turn the
-    jury's make-up into a difference between models; only judges common to both sides count."""
-    xa, xb = [], []
-    for sample in sorted(set(a) & set(b)):
-        judges = sorted(set(a[sample]) & set(b[sample]))
-        if judges:
-            xa.append(output_verdict(a[sample], judges, rule))
-            xb.append(output_verdict(b[sample], judges, rule))
-    return xa, xb
 
 
 def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
@@ -157,6 +125,7 @@ def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
             "comparisons": "paired over the samples both models have; p-values Holm-adjusted over every pair on "
                            "every rubric; significant = adjusted p < 0.05 and the 95% CI excluding zero",
             "ranking": RANKING_RULE,
+            "pairwise": PAIR_RULE,
         },
     }
 
@@ -247,43 +216,29 @@ def _reliability(raw: dict[str, dict[str, dict[str, list[float]]]], judges: list
     return {"repeats": repeats, "jury": jury}
 
 
-def _outcome(winner: str | None, model_a: str, model_b: str) -> float | None:
-    """A verdict as model_a's result: 1 win, 0.5 tie, 0 loss."""
-    return {model_a: 1.0, model_b: 0.0, "tie": 0.5}.get(winner or "")
-
-
 def _pairwise(store: Store, run_id: str, rname: str, candidates: list[str], seed: int) -> dict[str, Any]:
-    """Both-order verdicts → per-sample outcomes; win rates, position consistency, length bias, ranking."""
+    """Both-order verdicts → per-sample outcomes (the mean of a pair's verdicts); win rates, position bias,
+    length bias, ranking. Pairs never judged (a baseline layout, a partial run) are simply absent."""
     rows = [r for r in store.pairwise(run_id) if r["rubric"] == rname]
-    orders: dict[tuple[str, str, str, str, int], dict[str, float | None]] = defaultdict(dict)
-    n_failed = 0
-    for r in rows:
-        if r["status"] != "done":
-            n_failed += 1
-            continue
-        orders[(r["sample_id"], r["model_a"], r["model_b"], r["judge"], r["repeat"])][r["order"]] = \
-            _outcome(r["winner"], r["model_a"], r["model_b"])
-    consistency: dict[str, list[bool]] = defaultdict(list)
-    per_sample: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    n_failed = sum(1 for r in rows if r["status"] != "done")
+    units = pair_units(rows)
+    by_judge: dict[str, list[PairUnit]] = defaultdict(list)
     repeats: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
-    for (sample, a, b, judge, _), both in orders.items():
-        if len(both) < 2:
-            continue  # one order failed: no position-controlled verdict
-        consistency[judge].append(both["ab"] == both["ba"])
-        # An order-dependent verdict averages out: a flip becomes a tie.
-        outcome = (both["ab"] + both["ba"]) / 2
-        per_sample[(a, b)][sample].append(outcome)
-        repeats[(judge, sample, a, b)].append(outcome)
+    for u in units:
+        by_judge[u.judge].append(u)
+        repeats[(u.judge, u.sample_id, u.model_a, u.model_b)].append(u.outcome)
     stability: dict[str, list[bool]] = defaultdict(list)
     for (judge, *_), outcomes in repeats.items():
         if len(outcomes) >= 2:
             stability[judge].append(len(set(outcomes)) > 1)
     lengths = store.output_lengths(run_id)
+    place = {c: i for i, c in enumerate(candidates)}
     pairs, bt_input = [], []
-    for (a, b), by_sample in per_sample.items():
-        samples = sorted(by_sample)
-        # Several verdicts on one pair (repeats, a jury) are decided by majority: a split vote is a tie.
-        outcomes = [combine(by_sample[s], "majority") for s in samples]
+    by_pair = pair_outcomes(units)
+    for a, b in sorted(by_pair, key=lambda p: (place.get(p[0], len(place)), place.get(p[1], len(place)), p)):
+        by_sample = by_pair[(a, b)]
+        samples = list(by_sample)
+        outcomes = [by_sample[s] for s in samples]
         bt_input.extend((a, b, o) for o in outcomes)
         wr = win_rate(outcomes, seed=seed)
         entry: dict[str, Any] = {"model_a": a, "model_b": b, **wr.to_dict()}
@@ -292,16 +247,30 @@ def _pairwise(store: Store, run_id: str, rname: str, candidates: list[str], seed
             entry["length"] = length_controlled_win_rate(outcomes, len_diff, seed=seed).to_dict()
         entry["sentence"] = _win_sentence(rname, a, b, wr)
         pairs.append(entry)
-    ranking = [s.to_dict() for s in bradley_terry(bt_input, seed=seed)] if len(candidates) > 2 and bt_input else []
+    judged = {m for a, b in by_pair for m in (a, b)}
+    ranking = [s.to_dict() for s in bradley_terry(bt_input, seed=seed)] if len(judged) > 2 else []
     return {
         "rubric": rname, "kind": "pairwise", "versions": sorted({r["rubric_version"] for r in rows}),
         "n_failed": n_failed,
-        "position_consistency": {j: {"n_pairs": len(v), "inconsistent_share": 1 - float(np.mean(v))}
-                                 for j, v in consistency.items() if v},
+        "position_consistency": {j: _position(us) for j, us in by_judge.items()},
         "repeat_disagreement": {j: {"n_pairs": len(v), "share_disagreeing": float(np.mean(v))}
                                 for j, v in stability.items()},
         "pairs": pairs, "bradley_terry": ranking,
     }
+
+
+def _position(units: list[PairUnit]) -> dict[str, Any]:
+    """A judge's position bias over the pairs it judged in both orders: how often its verdict changed with the
+    order (win, tie or loss for model A), and which way: how often the response shown first won. Every pair is
+    shown both ways round, so with no bias the first position wins exactly as often as the second."""
+    ab = np.array([u.ab for u in units])
+    ba = np.array([u.ba for u in units])
+    first = np.concatenate([ab, 1.0 - ba])  # the first-shown response's result, in both orders
+    wins, _, losses = tally(first)
+    return {"n_pairs": len(units),
+            "inconsistent_share": float(np.mean(np.sign(np.round(ab - 0.5, 9)) != np.sign(np.round(ba - 0.5, 9)))),
+            "n_verdicts": int(first.size), "first_position_win_rate": float(first.mean()),
+            "first_position_wins": wins / first.size, "second_position_wins": losses / first.size}
 
 
 def _win_sentence(rubric: str, a: str, b: str, wr: Any) -> str:

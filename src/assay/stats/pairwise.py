@@ -1,7 +1,9 @@
 """Statistics of pairwise (A-versus-B) judging: win rates, Bradley-Terry strengths, length bias.
 
-Outcomes are from A's point of view after both-order judging has been reduced to one verdict per
-comparison: 1 = A wins, 0.5 = tie, 0 = B wins. Ties always count as half a win for each side.
+An outcome is model A's result on one comparison, anywhere in [0, 1]: 1 = A better, 0.5 = tie, 0 = B better,
+and anything between for a comparison whose verdicts were averaged (the two orders, repeats, a jury) or graded
+or weighted by the judge. An outcome above 0.5 counts as a win, exactly 0.5 as a tie, below as a loss; every
+rate here is the mean outcome.
 """
 
 from __future__ import annotations
@@ -11,20 +13,29 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from ._dist import norm_ppf
 
+from ._dist import norm_ppf
 from ._records import Record, fnum, to_float_array
 
 _Z95 = float(norm_ppf(0.975))
+# Outcomes are means of a few verdicts or probabilities: within this of 0.5 is a tie, not a win by rounding.
+_TIE_TOL = 1e-9
 
 
 def _outcomes(outcomes: Sequence[float | None], *, name: str = "outcomes") -> np.ndarray:
     arr = to_float_array(outcomes, name=name)
     arr = arr[~np.isnan(arr)]
-    bad = ~(np.isclose(arr, 0.0) | np.isclose(arr, 0.5) | np.isclose(arr, 1.0))
+    bad = (arr < -_TIE_TOL) | (arr > 1 + _TIE_TOL)
     if bad.any():
-        raise ValueError(f"{name} must be 1 (A wins), 0.5 (tie) or 0 (B wins); got {arr[bad][0]}")
-    return np.round(arr * 2) / 2
+        raise ValueError(f"{name} must be in [0, 1] (1 = A better, 0.5 = tie, 0 = B better); got {arr[bad][0]}")
+    return np.clip(arr, 0.0, 1.0)
+
+
+def tally(outcomes: np.ndarray) -> tuple[int, int, int]:
+    """(wins, ties, losses) of A: an outcome above 0.5 is a win, 0.5 a tie, below 0.5 a loss."""
+    wins = int(np.count_nonzero(outcomes > 0.5 + _TIE_TOL))
+    losses = int(np.count_nonzero(outcomes < 0.5 - _TIE_TOL))
+    return wins, int(outcomes.size) - wins - losses, losses
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -36,7 +47,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class WinRate(Record):
-    """Share of comparisons A won, ties counted as half; 95% CI by ``ci_method``; None when n = 0."""
+    """A's mean outcome (its win rate, ties as half); 95% CI by ``ci_method``; None when n = 0. ``wins``,
+    ``ties`` and ``losses`` count outcomes above, at and below 0.5."""
 
     n: int
     rate: float | None
@@ -48,41 +60,59 @@ class WinRate(Record):
     losses: int
 
 
-def _wilson(successes: float, n: int, z: float = _Z95) -> tuple[float, float]:
-    p = successes / n
+SCORE_METHOD = "Wilson score interval on the effective n (the outcomes' own variance)"
+
+
+def _wilson(p: float, n: float, z: float = _Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``p`` observed on ``n`` (possibly fractional) Bernoulli trials."""
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(max(p * (1 - p) / n + z * z / (4 * n * n), 0.0))
-    lo = 0.0 if successes <= 0 else max(0.0, centre - half)
-    hi = 1.0 if successes >= n else min(1.0, centre + half)
+    lo = 0.0 if p <= 0 else max(0.0, centre - half)
+    hi = 1.0 if p >= 1 else min(1.0, centre + half)
     return lo, hi
 
 
-def win_rate(outcomes: Sequence[float | None], *, seed: int = 0, method: str = "wilson",
-             n_boot: int = 10000) -> WinRate:
-    """Win rate of A over B with a 95% CI. Missing outcomes (None/NaN) are dropped.
+def score_interval(x: np.ndarray, z: float = _Z95) -> tuple[float, float]:
+    """Wilson's interval with n replaced by the effective n = n / phi, phi = var(x) / (p (1 - p)).
 
-    ``method="wilson"`` (default): Wilson score interval on wins + ties/2 out of n. Ties have less variance
-    than a coin flip, so with many ties this interval is slightly conservative; it behaves well at rates
-    near 0 or 1 and at small n. ``method="bootstrap"``: percentile bootstrap of the mean outcome (``seed``,
+    A 0/1 outcome has variance p(1 - p), the most any outcome in [0, 1] with mean p can have; ties and partial
+    outcomes have less, which Wilson on n trials ignores (with 80% ties it is over twice too wide). phi is
+    shrunk towards 1 by one pseudo-outcome of full variance, so outcomes that are all equal (all ties) still
+    get an interval of non-zero width. With 0/1 outcomes phi = 1: the plain Wilson interval.
+    """
+    n = x.size
+    p = float(x.mean())
+    full = p * (1.0 - p)
+    phi = 1.0 if full <= 0 else (n * float(x.var()) + full) / ((n + 1) * full)
+    return _wilson(p, n / phi, z)
+
+
+def win_rate(outcomes: Sequence[float | None], *, seed: int = 0, method: str = "score",
+             n_boot: int = 10000) -> WinRate:
+    """A's win rate over B (its mean outcome) with a 95% CI. Missing outcomes (None/NaN) are dropped.
+
+    ``method="score"`` (default): Wilson's score interval on the effective number of comparisons, which uses
+    the outcomes' own variance (see :func:`score_interval`; coverage checked by simulation in
+    docs/statistics.md). ``method="bootstrap"``: percentile bootstrap of the mean outcome (``seed``,
     ``n_boot``), degenerate when all outcomes are equal.
     """
     x = _outcomes(outcomes)
     n = int(x.size)
-    wins, ties, losses = int(np.count_nonzero(x == 1)), int(np.count_nonzero(x == 0.5)), int(np.count_nonzero(x == 0))
-    if method not in ("wilson", "bootstrap"):
-        raise ValueError(f"method must be 'wilson' or 'bootstrap', got {method!r}")
+    wins, ties, losses = tally(x)
+    if method not in ("score", "bootstrap"):
+        raise ValueError(f"method must be 'score' or 'bootstrap', got {method!r}")
     if n == 0:
         return WinRate(n=0, rate=None, ci_low=None, ci_high=None, ci_method="none (no outcomes)",
                        wins=0, ties=0, losses=0)
     rate = float(x.mean())
-    if method == "wilson":
-        lo, hi = _wilson(wins + ties / 2, n)
-        ci_method = "Wilson score interval (ties as half a win)"
+    if method == "score":
+        lo, hi = score_interval(x)
+        ci_method = SCORE_METHOD
     else:
-        rng = np.random.default_rng(seed)
-        draws = rng.multinomial(n, np.array([losses, ties, wins]) / n, size=n_boot)
-        boots = draws @ np.array([0.0, 0.5, 1.0]) / n
+        from ._resample import bootstrap_means
+
+        boots = bootstrap_means(x, n_boot, np.random.default_rng(seed))
         lo, hi = (float(v) for v in np.quantile(boots, [0.025, 0.975]))
         ci_method = f"bootstrap percentile, {n_boot} resamples"
     return WinRate(n=n, rate=rate, ci_low=float(lo), ci_high=float(hi), ci_method=ci_method,
@@ -153,7 +183,7 @@ def bradley_terry(comparisons: Sequence[tuple[str, str, float]], *, n_boot: int 
                   prior: float = 0.5) -> list[BTScore]:
     """Bradley-Terry strengths from ``(model_i, model_j, outcome_for_i)`` comparisons, best first.
 
-    Outcome 1 = i won, 0.5 = tie (half a win each way), 0 = j won. Strengths are the maximum-likelihood
+    Outcome 1 = i won, 0.5 = tie (half a win each way), 0 = j won, anything between a partial win. Strengths are the maximum-likelihood
     log-strengths with a small regularizing prior (each model gets ``prior`` virtual wins and losses against
     a reference opponent, so undefeated models stay finite), fitted by Newton's method. 95% CIs: percentile
     bootstrap over comparisons (``n_boot`` resamples, ``seed``), refitting each resample.
@@ -202,12 +232,14 @@ def bradley_terry(comparisons: Sequence[tuple[str, str, float]], *, n_boot: int 
     else:
         lows = highs = [None] * k
         ci_method = "none"
-    tally = {m: [0, 0, 0] for m in models}
+    results: dict[str, list[float]] = {m: [] for m in models}
     for mi, mj, o in rows:
-        for m, res in ((mi, o), (mj, 1.0 - o)):
-            tally[m][0 if res > 0.5 else (1 if res == 0.5 else 2)] += 1
+        results[mi].append(o)
+        results[mj].append(1.0 - o)
+    counts = {m: tally(np.array(v)) for m, v in results.items()}
     out = [BTScore(model=m, score=float(point[index[m]]), ci_low=fnum(lows[index[m]]), ci_high=fnum(highs[index[m]]),
-                   ci_method=ci_method, n=sum(tally[m]), wins=tally[m][0], ties=tally[m][1], losses=tally[m][2])
+                   ci_method=ci_method, n=len(results[m]), wins=counts[m][0], ties=counts[m][1],
+                   losses=counts[m][2])
            for m in models]
     return sorted(out, key=lambda s: (-s.score, s.model))
 
@@ -217,13 +249,13 @@ def bradley_terry(comparisons: Sequence[tuple[str, str, float]], *, n_boot: int 
 
 @dataclass(frozen=True)
 class LengthControlled(Record):
-    """Win rate of A with and without the effect of length.
+    """Win rate of A with and without the effect of length, by the length-controlled GLM of AlpacaEval 2.
 
-    ``length_controlled_win_rate`` = sigmoid(intercept) of a logistic regression of the outcome on the
-    standardized length difference: the expected win rate when both outputs have the same length.
-    ``length_coef`` is the change in log-odds of A winning per ``length_sd`` (one standard deviation of
-    len_A - len_B); None when the lengths never differ. ``longer_preferred_rate``: among non-tied verdicts with
-    unequal lengths (``n_length_decided`` of them), the share won by the longer output.
+    The model (see :func:`length_controlled_win_rate`): logit P(A preferred on instruction x) = ``model_coef`` +
+    ``length_coef`` * tanh(len_diff_x / ``length_sd``) + u_x. ``length_controlled_win_rate`` is the mean over
+    instructions of sigmoid(model_coef + u_x): the predicted win rate with the length term set to zero.
+    ``length_coef`` is None when the lengths never differ. ``longer_preferred_rate``: among decided comparisons
+    (not ties) with unequal lengths (``n_length_decided`` of them), the share won by the longer output.
     """
 
     n: int
@@ -232,48 +264,79 @@ class LengthControlled(Record):
     ci_low: float | None
     ci_high: float | None
     ci_method: str
+    model_coef: float | None
     length_coef: float | None
     length_sd: float | None
+    instruction_prior_sd: float
     longer_preferred_rate: float | None
     n_length_decided: int
+    method: str
 
 
-def _fit_logistic(y: np.ndarray, z: np.ndarray, counts: np.ndarray, ridge: float = 1e-6,
-                  max_iter: int = 100, tol: float = 1e-10) -> np.ndarray:
-    """Weighted logistic regression of fractional outcome y (m,) on [1, z], batched over count rows (B, m).
+LC_METHOD = ("AlpacaEval 2 length-controlled GLM: logistic regression of the outcome on a model term, "
+             "tanh(length difference / its sd) and a per-instruction term (Gaussian prior, sd {sd:g}); "
+             "controlled rate = mean predicted win rate with the length term set to zero")
+_FIXED_RIDGE = 1e-6  # keeps the model and length terms finite when A wins (or loses) every comparison
 
-    Each verdict contributes y*log(mu) + (1-y)*log(1-mu), i.e. a tie is half a win row and half a loss row.
-    Newton's method with a tiny ridge and step clipping. Returns (B, 2): intercept, slope.
+
+def _fit_glm(y: np.ndarray, feature: np.ndarray, counts: np.ndarray, penalty: float,
+             max_iter: int = 100, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    """Penalized logistic fit of fractional outcomes ``y`` (m,) batched over count rows ``counts`` (B, m).
+
+    logit mu_x = theta_0 + theta_1 * feature_x + u_x; each comparison contributes counts_x * [y log mu +
+    (1 - y) log(1 - mu)] (a tie is half a win and half a loss), each u_x a penalty ``penalty`` * u_x^2 / 2.
+    Newton's method; the u block of the Hessian is diagonal, so each step solves a 2x2 system (Schur
+    complement). The problem is strictly convex. Returns theta (B, 2) and u (B, m).
     """
-    beta = np.zeros((counts.shape[0], 2))
-    z2 = z * z
+    n_rep, m = counts.shape
+    f, f2 = feature, feature * feature
+    theta = np.zeros((n_rep, 2))
+    u = np.zeros((n_rep, m))
     for _ in range(max_iter):
-        mu = _sigmoid(beta[:, :1] + beta[:, 1:] * z[None, :])
-        r = counts * (y[None, :] - mu)
-        g0 = r.sum(axis=1) - ridge * beta[:, 0]
-        g1 = r @ z - ridge * beta[:, 1]
-        s = counts * mu * (1.0 - mu)
-        h00 = s.sum(axis=1) + ridge
-        h01 = s @ z
-        h11 = s @ z2 + ridge
-        det = h00 * h11 - h01 * h01
-        step = np.stack([(h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det], axis=1)
-        biggest = np.abs(step).max(axis=1, keepdims=True)
-        step = np.where(biggest > 5.0, step * (5.0 / np.maximum(biggest, 1e-300)), step)
-        beta = beta + step
-        if float(np.abs(step).max()) < tol:
+        mu = _sigmoid(theta[:, :1] + theta[:, 1:] * f + u)
+        resid = counts * (y - mu)
+        weight = counts * mu * (1.0 - mu)
+        g_u = resid - penalty * u
+        d = weight + penalty
+        # Schur complement of the diagonal u block: the 2x2 system in theta, written out.
+        shrink = weight - weight * weight / d  # w - w^2 / d, per comparison
+        a00 = shrink.sum(axis=1) + _FIXED_RIDGE
+        a01 = shrink @ f
+        a11 = shrink @ f2 + _FIXED_RIDGE
+        carried = weight * g_u / d
+        r0 = resid.sum(axis=1) - _FIXED_RIDGE * theta[:, 0] - carried.sum(axis=1)
+        r1 = resid @ f - _FIXED_RIDGE * theta[:, 1] - carried @ f
+        det = a00 * a11 - a01 * a01
+        step_theta = np.stack([(a11 * r0 - a01 * r1) / det, (a00 * r1 - a01 * r0) / det], axis=1)
+        step_u = (g_u - weight * (step_theta[:, :1] + step_theta[:, 1:] * f)) / d
+        biggest = np.maximum(np.abs(step_theta).max(axis=1), np.abs(step_u).max(axis=1))[:, None]
+        scale = np.where(biggest > 5.0, 5.0 / np.maximum(biggest, 1e-300), 1.0)
+        theta = theta + step_theta * scale
+        u = u + step_u * scale
+        if float(biggest.max()) < tol:
             break
-    return beta
+    return theta, u
+
+
+def _controlled(theta: np.ndarray, u: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Mean over instructions (weighted by counts) of the predicted win rate with the length term at zero."""
+    return (counts * _sigmoid(theta[:, :1] + u)).sum(axis=1) / counts.sum(axis=1)
 
 
 def length_controlled_win_rate(outcomes: Sequence[float], len_diff: Sequence[float], *, seed: int = 0,
-                               n_boot: int = 1000) -> LengthControlled:
-    """Win rate of A controlled for output length (``len_diff[i]`` = len_A - len_B on comparison i).
+                               n_boot: int = 1000, instruction_prior_sd: float = 1.0) -> LengthControlled:
+    """A's win rate controlled for output length, as AlpacaEval 2 defines it (``len_diff[i]`` = len_A - len_B).
 
-    Fits logit P(A wins) = b0 + b1 * len_diff / sd(len_diff) by Newton's method (ties = half a win row and
-    half a loss row; tiny ridge) and reports sigmoid(b0), the win rate at equal length, with a percentile
-    bootstrap 95% CI over comparisons (``n_boot``, ``seed``). Pairs with a missing outcome or length are dropped.
+    Each comparison i is one instruction. The fit: logit P(A preferred on i) = model_coef + length_coef *
+    tanh(len_diff_i / sd(len_diff)) + u_i, the outcome used as a soft label (ties: half a win, half a loss),
+    u_i the instruction's own term with a Gaussian prior of sd ``instruction_prior_sd`` on the log-odds scale
+    (a ridge penalty; the model and length terms are unpenalized). The controlled win rate is the mean over
+    instructions of sigmoid(model_coef + u_i): the length term set to zero. With no length differences it
+    equals the raw rate. 95% CI: percentile bootstrap over comparisons (``n_boot``, ``seed``), refitting each
+    resample. Comparisons with a missing outcome or length are dropped.
     """
+    if instruction_prior_sd <= 0:
+        raise ValueError("instruction_prior_sd must be > 0")
     o_arr = to_float_array(outcomes, name="outcomes")
     l_arr = to_float_array(len_diff, name="len_diff")
     if o_arr.size != l_arr.size:
@@ -282,30 +345,43 @@ def length_controlled_win_rate(outcomes: Sequence[float], len_diff: Sequence[flo
     y = _outcomes(o_arr[keep])
     ld = l_arr[keep]
     n = int(y.size)
-    decided = (y != 0.5) & (ld != 0)
+    method = LC_METHOD.format(sd=instruction_prior_sd)
+    decided = (np.abs(y - 0.5) > _TIE_TOL) & (ld != 0)
     n_dec = int(np.count_nonzero(decided))
-    longer = float(np.mean((y[decided] == 1) == (ld[decided] > 0))) if n_dec else None
+    longer = float(np.mean((y[decided] > 0.5) == (ld[decided] > 0))) if n_dec else None
     if n == 0:
         return LengthControlled(n=0, raw_win_rate=None, length_controlled_win_rate=None, ci_low=None, ci_high=None,
-                                ci_method="none (no outcomes)", length_coef=None, length_sd=None,
-                                longer_preferred_rate=None, n_length_decided=0)
+                                ci_method="none (no outcomes)", model_coef=None, length_coef=None, length_sd=None,
+                                instruction_prior_sd=instruction_prior_sd, longer_preferred_rate=None,
+                                n_length_decided=0, method=method)
     sd = float(ld.std())
-    z = ld / sd if sd > 0 else np.zeros_like(ld)
-    beta = _fit_logistic(y, z, np.ones((1, n)))[0]
+    feature = np.tanh(ld / sd) if sd > 0 else np.zeros_like(ld)
+    penalty = 1.0 / instruction_prior_sd ** 2
+    ones = np.ones((1, n))
+    theta, u = _fit_glm(y, feature, ones, penalty)
+    point = float(_controlled(theta, u, ones)[0])
     lo = hi = None
     ci_method = "none"
     if n_boot > 0 and n >= 2:
         rng = np.random.default_rng(seed)
-        idx = rng.integers(0, n, size=(n_boot, n))
-        counts = np.bincount((idx + n * np.arange(n_boot)[:, None]).ravel(), minlength=n_boot * n)
-        boots = _fit_logistic(y, z, counts.reshape(n_boot, n).astype(float))
-        lo, hi = (float(v) for v in np.quantile(_sigmoid(boots[:, 0]), [0.025, 0.975]))
+        boots = np.empty(n_boot)
+        rows = max(1, 1_000_000 // n)  # replicates per batch: bounds memory for large n
+        for start in range(0, n_boot, rows):
+            b = min(n_boot, start + rows) - start
+            idx = rng.integers(0, n, size=(b, n))
+            counts = np.bincount((idx + n * np.arange(b)[:, None]).ravel(), minlength=b * n)
+            counts = counts.reshape(b, n).astype(float)
+            t_b, u_b = _fit_glm(y, feature, counts, penalty)
+            boots[start:start + b] = _controlled(t_b, u_b, counts)
+        lo, hi = (float(v) for v in np.quantile(boots, [0.025, 0.975]))
         ci_method = f"bootstrap percentile over comparisons, {n_boot} resamples"
     return LengthControlled(
-        n=n, raw_win_rate=float(y.mean()), length_controlled_win_rate=float(_sigmoid(np.array(beta[0]))),
-        ci_low=fnum(lo), ci_high=fnum(hi), ci_method=ci_method, length_coef=float(beta[1]) if sd > 0 else None,
-        length_sd=sd if sd > 0 else None, longer_preferred_rate=fnum(longer), n_length_decided=n_dec,
+        n=n, raw_win_rate=float(y.mean()), length_controlled_win_rate=point, ci_low=fnum(lo), ci_high=fnum(hi),
+        ci_method=ci_method, model_coef=fnum(theta[0, 0]), length_coef=fnum(theta[0, 1]) if sd > 0 else None,
+        length_sd=sd if sd > 0 else None, instruction_prior_sd=instruction_prior_sd,
+        longer_preferred_rate=fnum(longer), n_length_decided=n_dec, method=method,
     )
 
 
-__all__ = ["BTScore", "LengthControlled", "WinRate", "bradley_terry", "length_controlled_win_rate", "win_rate"]
+__all__ = ["BTScore", "LengthControlled", "WinRate", "bradley_terry", "length_controlled_win_rate", "score_interval",
+           "tally", "win_rate"]
