@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import statistics
 from pathlib import Path
 
 import numpy as np
@@ -394,14 +395,94 @@ def test_calibrate_a_jury_with_repeats_reports_each_judge(project: Project) -> N
         ("judge", 0), ("judge", 1), ("judge2", 0), ("judge2", 1)]
 
 
-def test_calibrate_skips_pairwise_rubrics(project: Project) -> None:
+def test_calibrate_follows_the_runs_aggregate_rule(project: Project) -> None:
+    # Three noisy repeats per output, combined by the median in this run: calibrate must use the median too.
+    project.server.configure(judge_noise=1)
+    project.model("judge", "judge-model", seed=7)
+    spec = project.spec(candidates=["strong"], judge={"use": "judge", "samples": 3}, settings={"aggregate": "median"})
+    run_id = project.run_json(spec)["run"]["id"]
+    path = write_jsonl(project.root / "h.jsonl", [{"id": f"q{i}", "score": 1} for i in range(12)])
+    out = json.loads(project.cli("calibrate", run_id, "--human", str(path), "--top", "12", "--json").stdout)
+    (quality,) = out["rubrics"]
+    assert len(quality["disagreements"]) == 12
+    differs = 0
+    for d in quality["disagreements"]:
+        repeats = [j["score"] for j in d["judgments"]]
+        assert len(repeats) == 3 and d["judge_score"] == statistics.median(repeats)
+        differs += statistics.median(repeats) != statistics.mean(repeats)
+    assert differs  # the mean would have given other scores
+
+
+def _captured_pairs(project: Project) -> str:
+    """A run of x and y on one pairwise rubric whose verdicts are known: x better on s0-s3, a tie on s4-s5, y
+    better on s6-s7 (the fake judge prefers the higher `quality=<n>`)."""
+    outputs = ([{"x": "answer quality=8", "y": "answer quality=3"}] * 4 + [{"x": "quality=5", "y": "quality=5"}] * 2
+               + [{"x": "answer quality=2", "y": "answer quality=6"}] * 2)
+    rows = [{"id": f"s{i}", "input": f"Question {i}?", "outputs": out} for i, out in enumerate(outputs)]
+    write_jsonl(project.root / "captured.jsonl", rows)
+    project.models["x"] = {"provider": "dataset"}
+    project.models["y"] = {"provider": "dataset"}
+    project.rubric("duel", kind="pairwise")
+    spec = project.spec(candidates=["x", "y"], rubrics=["duel.yaml"], dataset="captured.jsonl")
+    return project.run_json(spec)["run"]["id"]
+
+
+def test_calibrate_a_pairwise_rubric_against_human_preferences(project: Project) -> None:
+    run_id = _captured_pairs(project)
+    human = _csv(project.root / "prefs.csv", [
+        ["id", "model_a", "model_b", "winner"],
+        ["s0", "x", "y", "model_a"],   # judge: x better; agree
+        ["s1", "x", "y", "x"],         # a candidate's label names the winner; agree
+        ["s2", "x", "y", "tie"],       # judge: x better; disagree
+        ["s3", "y", "x", "model_b"],   # the pair the other way round: x better; agree
+        ["s4", "x", "y", "tie"],       # judge: tie; agree
+        ["s5", "x", "y", "model_a"],   # judge: tie; disagree
+        ["s6", "x", "y", "y"],         # judge: y better; agree
+        ["s7", "x", "y", "tie"],       # judge: y better; disagree
+        ["s8", "x", "y", "tie"],       # not in the run
+        ["s1", "x", "y", ""],          # no label: left out
+    ])
+    data = json.loads(project.cli("calibrate", run_id, "--human", str(human), "--json").stdout)
+    labels = data["labels"]
+    assert (labels["n_rows"], labels["n_matched"], labels["n_unmatched"], labels["n_missing_winner"]) == (10, 8, 1, 1)
+    (duel,) = data["pairwise"]
+    assert duel["rubric"] == "duel" and duel["n_labels"] == 8 and duel["n_used"] == 8
+    overall = duel["overall"]
+    assert overall["labels"] == ["A better", "tie", "B better"]
+    assert overall["n"] == 8 and overall["accuracy"] == pytest.approx(5 / 8)
+    assert overall["n_without_ties"] == 4 and overall["accuracy_without_ties"] == 1.0
+    # Cohen's kappa by hand: p_o = 5/8; judge A/tie/B = 3/2/3, humans 3/3/2: p_e = (9 + 6 + 6) / 64.
+    assert overall["cohen_kappa"] == pytest.approx((5 / 8 - 21 / 64) / (1 - 21 / 64))
+    assert overall["confusion"] == [[2, 1, 0], [1, 1, 0], [0, 1, 2]]  # rows: judge; columns: humans
+    assert sorted(d["sample_id"] for d in duel["disagreements"]) == ["s2", "s5", "s7"]
+    s3 = json.loads(project.cli("calibrate", run_id, "--human", str(human), "--top", "10", "--json").stdout)
+    assert all(d["sample_id"] != "s3" for d in s3["pairwise"][0]["disagreements"])
+    table = project.cli("calibrate", run_id, "--human", str(human)).output
+    assert "accuracy (with ties)" in table and "Cohen κ" in table and "duel" in table
+
+
+def test_calibrate_pairwise_label_errors_are_clean(project: Project) -> None:
+    run_id = _captured_pairs(project)
+    bad = write_jsonl(project.root / "bad.jsonl", [{"id": "s0", "model_a": "x", "model_b": "y", "winner": "z"}])
+    assert 'bad.jsonl:1: field "winner" is "z"' in _fails(project, "calibrate", run_id, "--human", str(bad))
+    dup = write_jsonl(project.root / "dup.jsonl", [{"id": "s0", "model_a": "x", "model_b": "y", "winner": "x"},
+                                                   {"id": "s0", "model_a": "y", "model_b": "x", "winner": "x"}])
+    assert "already labelled on line 1" in _fails(project, "calibrate", run_id, "--human", str(dup))
+    # Two candidates only: the pair may be left unnamed, and then the label names the winner.
+    short = write_jsonl(project.root / "short.jsonl", [{"id": "s0", "winner": "x"}, {"id": "s6", "winner": 0}])
+    data = json.loads(project.cli("calibrate", run_id, "--human", str(short), "--json").stdout)
+    assert data["pairwise"][0]["overall"]["accuracy"] == 1.0
+
+
+def test_calibrate_matches_scores_and_preferences_in_one_file(project: Project) -> None:
     project.rubric("duel", kind="pairwise")
     run_id = project.run_json(project.spec(candidates=["strong", "weak"], rubrics=["quality.yaml", "duel.yaml"]))[
         "run"]["id"]
-    # One scored rubric: a row without a rubric is about "quality"; a row naming the pairwise rubric is unmatched.
+    # One scored and one pairwise rubric: a row with a score is about "quality", a row with a winner about "duel".
     path = write_jsonl(project.root / "h.jsonl", [{"id": "q0", "candidate": "weak", "score": 4},
-                                                  {"id": "q1", "candidate": "weak", "score": 4, "rubric": "duel"}])
+                                                  {"id": "q1", "winner": "strong"}])
     out = json.loads(project.cli("calibrate", run_id, "--human", str(path), "--json").stdout)
     assert out["run"]["rubrics"] == ["quality"] and out["run"]["pairwise_rubrics"] == ["duel"]
-    assert out["labels"]["n_matched"] == 1 and out["labels"]["unmatched"][0]["reason"] == "pairwise rubric: no scores"
-    assert [r["rubric"] for r in out["rubrics"]] == ["quality"]
+    assert out["labels"]["n_matched"] == 2
+    assert [r["rubric"] for r in out["rubrics"]] == ["quality"] and out["rubrics"][0]["n_used"] == 1
+    assert out["pairwise"][0]["n_used"] == 1 and out["pairwise"][0]["overall"]["accuracy"] == 1.0

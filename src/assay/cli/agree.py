@@ -115,17 +115,27 @@ def _cell(key: str, ag: dict[str, Any]) -> str:
               help="Field naming the rubric (required when the run has several rubrics).")
 @click.option("--candidate-field", default="candidate", show_default=True,
               help="Field naming the candidate (required when the run has several candidates).")
+@click.option("--model-a-field", default="model_a", show_default=True,
+              help="Pairwise rubrics: field naming the first candidate of the labelled pair.")
+@click.option("--model-b-field", default="model_b", show_default=True,
+              help="Pairwise rubrics: field naming the second candidate of the labelled pair.")
+@click.option("--winner-field", default="winner", show_default=True,
+              help="Pairwise rubrics: field holding the human preference (the better candidate, model_a, "
+                   "model_b or tie).")
 @click.option("--top", default=5, show_default=True, type=click.IntRange(min=0),
               help="How many of the largest judge-human disagreements to list per rubric.")
 @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
 @click.pass_context
 def calibrate(ctx: click.Context, run_id: str, human: Path, id_field: str, score_field: str, rubric_field: str,
-              candidate_field: str, top: int, as_json: bool) -> None:
-    """Compare a run's judge scores with human labels: agreement per rubric, and the largest disagreements."""
+              candidate_field: str, model_a_field: str, model_b_field: str, winner_field: str, top: int,
+              as_json: bool) -> None:
+    """Compare a run's judge with human labels (scores, or preferences for pairwise rubrics): agreement per
+    rubric, and the largest disagreements."""
     from assay.report.calibration import calibrate_run  # statistics (scipy) load only when needed
 
     data = calibrate_run(open_store(ctx), run_id, human, id_field=id_field, score_field=score_field,
-                         rubric_field=rubric_field, candidate_field=candidate_field, top=top)
+                         rubric_field=rubric_field, candidate_field=candidate_field, model_a_field=model_a_field,
+                         model_b_field=model_b_field, winner_field=winner_field, top=top)
     if as_json:
         print_json(data)
         return
@@ -134,12 +144,11 @@ def calibrate(ctx: click.Context, run_id: str, human: Path, id_field: str, score
     judges = ", ".join(run["judges"])
     out.print(f"\n[bold]run {run['id']}[/]: judge{'s' if len(run['judges']) > 1 else ''} {esc(judges)} (A) against "
               f"human labels in {esc(labels['file'])} (B)")
+    missing = f"no score: {labels['n_missing_score']}"
     if run["pairwise_rubrics"]:
-        out.print(f"[dim]pairwise rubrics give no scores and are not calibrated: "
-                  f"{esc(', '.join(run['pairwise_rubrics']))}[/]")
+        missing += f", no winner: {labels['n_missing_winner']}"
     out.print(f"label rows {labels['n_rows']}: {labels['n_matched']} matched, {labels['n_unmatched']} unmatched, "
-              f"{labels['n_excluded']} left out (no id: {labels['n_missing_id']}, "
-              f"no score: {labels['n_missing_score']})")
+              f"{labels['n_excluded']} left out (no id: {labels['n_missing_id']}, {missing})")
     for u in labels["unmatched"]:
         out.print(f"[yellow]  unmatched[/] line {u['line']}: sample {esc(repr(u['sample_id']))}, candidate "
                   f"{esc(repr(u['candidate']))}, rubric {esc(repr(u['rubric']))}: {u['reason']}")
@@ -181,3 +190,42 @@ def calibrate(ctx: click.Context, run_id: str, human: Path, id_field: str, score
             out.print(dis)
         elif r["n_used"] and top:
             out.print("[green]judge and humans agree exactly on every labelled item[/]")
+    for p in data["pairwise"]:
+        _pairwise_calibration(out, p)
+
+
+_PREFERENCE_ROWS = [("n", "n"), ("accuracy", "accuracy (with ties)"), ("n_without_ties", "n without ties"),
+                    ("accuracy_without_ties", "accuracy (without ties)"), ("cohen_kappa", "Cohen κ (3 outcomes)")]
+
+
+def _pairwise_calibration(out: Any, p: dict[str, Any]) -> None:
+    """One pairwise rubric: the judge's preferences against the humans' (A better, tie, B better)."""
+    if p["n_labels"] == 0:
+        out.print(f"[dim]{esc(p['rubric'])}: no human preferences[/]")
+        return
+    out.print(f"\n[bold]{esc(p['rubric'])}[/] (pairwise: A better, tie, B better): {p['n_used']} of "
+              f"{p['n_labels']} labelled pair(s) have a judge verdict in both orders")
+    columns = [("judge" if len(p["by_judge"]) == 0 else "all judges", p["overall"])]
+    columns += [(f"judge {j['judge']}", j) for j in p["by_judge"]]
+    table = Table()
+    table.add_column("statistic", justify="left")
+    for name, _ in columns:
+        table.add_column(Text(name), justify="right")
+    for key, label in _PREFERENCE_ROWS:
+        table.add_row(label, *(str(ag[key]) if key.startswith("n") else _num(ag[key]) for _, ag in columns))
+    out.print(table)
+    conf = _confusion(p["overall"], "judge", "human")
+    if conf is not None:
+        out.print(conf)
+    if p["n_failed_verdicts"]:
+        out.print(f"[yellow]{p['n_failed_verdicts']} failed verdict(s) on labelled pairs left out[/]")
+    if p["disagreements"]:
+        out.print(f"[bold]{esc(p['rubric'])}[/]: largest disagreements")
+        dis = Table()
+        for col in ("sample", "pair", "judge", "human"):
+            dis.add_column(col, overflow="fold")
+        for d in p["disagreements"]:
+            dis.add_row(Text(d["sample_id"]), Text(f"{d['model_a']} vs {d['model_b']}"),
+                        f"{d['judge_preference']} ({d['judge_outcome']:.2f})",
+                        f"{d['human_preference']} ({d['human_outcome']:.2f})")
+        out.print(dis)

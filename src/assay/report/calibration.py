@@ -2,7 +2,8 @@
 and human labels.
 
 `agree_file` reads a JSONL or CSV file and compares two of its fields; `calibrate_run` attaches human labels to
-a run's judgments by sample id and compares them per rubric. Both read files or the store, call
+a run's judgments by sample id and compares them per rubric: scores for pointwise rubrics, preferences (A
+better, tie, B better) for pairwise ones. Both read files or the store, call
 `assay.stats.agreement`, and return JSON-ready dicts that the CLI prints as they are. Missing labels (absent,
 null, empty, or a non-finite number such as NaN or Infinity: see `assay.report.labels`) are counted and left out,
 never guessed; malformed input is a `DatasetError` naming the file and line.
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from assay.errors import DatasetError
-from assay.report.labels import MISSING, describe_value, number_of, read_label_file
+from assay.report.labels import MISSING, LabelFile, LabelRow, describe_value, number_of, read_label_file
+from assay.report.verdicts import PairUnit, combine, output_verdict, pair_outcome, pair_units
 from assay.stats import agreement
 from assay.store.store import Store
 
@@ -169,13 +171,12 @@ class _Judged:
     failed: int = 0
 
 
-def _judge_score(entry: _Judged) -> float:
-    """The mean over repeats of each judge's done judgments, then the mean over judges (one judge: its mean)."""
+def _judge_score(entry: _Judged, rule: str) -> float:
+    """The output's judge score by the run's rule: each judge's done repeats combined, then the judges."""
     per_judge: dict[str, list[float]] = defaultdict(list)
     for _, judge, score, _ in entry.done:
         per_judge[judge].append(score)
-    means = [sum(v) / len(v) for v in per_judge.values()]
-    return sum(means) / len(means)
+    return output_verdict(per_judge, per_judge, rule)
 
 
 @dataclass(frozen=True)
@@ -216,51 +217,145 @@ def _fmt_score(x: float | int) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
+PREFERENCES = ["A better", "tie", "B better"]  # the three outcomes of a pairwise comparison, as classes
+_TIE_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class _Preference:
+    """A human preference between two candidates on one sample: ``outcome`` is model_a's result in [0, 1]."""
+
+    line: int
+    sample_id: str
+    rubric: str
+    model_a: str
+    model_b: str
+    outcome: float
+    label: Any
+
+
+def _preference_class(outcome: float) -> str:
+    if outcome > 0.5 + _TIE_TOL:
+        return PREFERENCES[0]
+    if outcome < 0.5 - _TIE_TOL:
+        return PREFERENCES[2]
+    return PREFERENCES[1]
+
+
+def _preference(value: Any, a: str, b: str, csv_text: bool, where: str, fld: str) -> float:
+    """A human preference label as model_a's result: the winner's label, model_a / model_b (or A / B), a tie
+    (any text starting with "tie", as in "tie (bothbad)"), or model_a's result as a number from 0 to 1."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text in (a, b):
+            return 1.0 if text == a else 0.0
+        low = text.lower()
+        if low in ("model_a", "a"):
+            return 1.0
+        if low in ("model_b", "b"):
+            return 0.0
+        if low.startswith("tie"):
+            return 0.5
+    num = number_of(value, csv_text=csv_text) if not isinstance(value, (dict, list)) else None
+    if num is not None and 0 <= num <= 1:
+        return float(num)
+    raise DatasetError(f'{where}: field "{fld}" is {describe_value(value)}; a preference names the better '
+                       f"candidate ({a} or {b}), or is model_a, model_b or tie, or model_a's result as a number "
+                       f"from 0 (model_b better) to 1 (model_a better)")
+
+
+def _preference_block(judge: list[float], human: list[float]) -> dict[str, Any]:
+    """Accuracy with and without ties and Cohen's kappa over the three outcomes (judge = A, human = B)."""
+    jc = [_preference_class(x) for x in judge]
+    hc = [_preference_class(x) for x in human]
+    ag = agreement(jc, hc, kind="nominal", labels=PREFERENCES)
+    decided = [(x, y) for x, y in zip(jc, hc) if PREFERENCES[1] not in (x, y)]
+    return {"n": len(jc), "accuracy": ag.exact_agreement, "n_without_ties": len(decided),
+            "accuracy_without_ties": _mean([float(x == y) for x, y in decided]),
+            "cohen_kappa": ag.cohen_kappa, "labels": list(PREFERENCES), "confusion": ag.confusion}
+
+
+def _missing_field_error(lf: LabelFile, run_id: str, what: str, choices: list[str], fld: str, option: str) -> None:
+    raise DatasetError(f"{lf.source}: run {run_id} has {len(choices)} {what} ({', '.join(choices)}), so every label "
+                       f'row must name its {what.split()[-1][:-1]}, but the file has no "{fld}" '
+                       f"{'column' if lf.format == 'csv' else 'field'}; add one (or name it with {option})")
+
+
 def calibrate_run(store: Store, run_id: str, human: str | Path, *, id_field: str = "id",
                   score_field: str = "score", rubric_field: str = "rubric", candidate_field: str = "candidate",
+                  model_a_field: str = "model_a", model_b_field: str = "model_b", winner_field: str = "winner",
                   top: int = 5) -> dict[str, Any]:
-    """Agreement between a run's judge scores (rater A) and human labels (rater B), per rubric.
+    """Agreement between a run's judge (rater A) and human labels (rater B), per rubric.
 
-    The judge score of a (sample, candidate, rubric) is the mean over repeats of its done judgments (with
-    several judges, the mean of the judges' means); failed judgments are left out and counted. See
-    docs/calibration.md for the matching rules and the output.
+    Pointwise rubrics: the judge score of a (sample, candidate, rubric) combines its done judgments by the run's
+    `aggregate` rule, as `assay results` does. Pairwise rubrics: a label row names a pair (``model_a_field``,
+    ``model_b_field``) and the better one (``winner_field``); the judge's outcome for the pair is the mean of its
+    verdicts, as in `assay results`. Failed judgments are left out and counted. See docs/calibration.md.
     """
     if top < 0:
         raise DatasetError(f"--top must be 0 or more, got {top}")
     info = store.get_run(run_id)
     spec = info.spec
+    rule = (spec.get("settings") or {}).get("aggregate", "mean")
     candidates = [c["label"] for c in spec["candidates"]]
     judges = [j["label"] for j in (spec.get("judges") or [spec["judge"]])]
-    # Pairwise rubrics give verdicts between two outputs, not scores: there is nothing to calibrate there.
-    pairwise = {r["name"] for r in spec["rubrics"] if r.get("kind") == "pairwise"}
+    pairwise = [r["name"] for r in spec["rubrics"] if r.get("kind") == "pairwise"]
     rubrics = {r["name"]: r for r in spec["rubrics"] if r["name"] not in pairwise}
-    if not rubrics:
-        raise DatasetError(f"run {info.id} has only pairwise rubrics ({', '.join(sorted(pairwise))}): they give "
-                           f"verdicts between two outputs, not scores that human labels can be compared with")
     limit = (spec.get("settings") or {}).get("limit")
     sample_ids = {s.id for s in store.iter_samples(info.dataset_id, limit=limit)}
 
     lf = read_label_file(human)
     lf.require_field(id_field, "--id-field")
-    lf.require_field(score_field, "--score-field")
-    if len(rubrics) > 1 and not lf.has_field(rubric_field):
-        raise DatasetError(f"{lf.source}: run {info.id} has {len(rubrics)} scored rubrics ({', '.join(rubrics)}), "
-                           f'so every label row must name its rubric, but the file has no "{rubric_field}" '
-                           f"{'column' if lf.format == 'csv' else 'field'}; add one (or name it with --rubric-field)")
-    if len(candidates) > 1 and not lf.has_field(candidate_field):
-        raise DatasetError(f"{lf.source}: run {info.id} has {len(candidates)} candidates ({', '.join(candidates)}), "
-                           f'so every label row must name its candidate, but the file has no "{candidate_field}" '
-                           f"{'column' if lf.format == 'csv' else 'field'}; add one (or name it with "
-                           f"--candidate-field)")
+    has_score, has_winner = lf.has_field(score_field), lf.has_field(winner_field)
+    if not has_score and not has_winner:  # raises, naming the closest column
+        lf.require_field(*((score_field, "--score-field") if rubrics else (winner_field, "--winner-field")))
+    has_rubric = lf.has_field(rubric_field)
+    if has_score and len(rubrics) > 1 and not has_rubric:
+        _missing_field_error(lf, info.id, "scored rubrics", list(rubrics), rubric_field, "--rubric-field")
+    if has_winner and len(pairwise) > 1 and not has_rubric:
+        _missing_field_error(lf, info.id, "pairwise rubrics", pairwise, rubric_field, "--rubric-field")
+    if has_score and rubrics and len(candidates) > 1 and not lf.has_field(candidate_field):
+        _missing_field_error(lf, info.id, "candidates", candidates, candidate_field, "--candidate-field")
     csv_text = lf.format == "csv"
+    every_rubric = list(rubrics) + pairwise
 
     labels: list[_Label] = []
-    seen: dict[tuple[str, str, str], int] = {}
+    prefs: list[_Preference] = []
+    seen: dict[tuple[Any, ...], int] = {}
     unmatched: list[dict[str, Any]] = []
-    n_missing_id = n_missing_score = n_excluded = 0
+    n_missing_id = n_missing_score = n_missing_winner = n_excluded = 0
     for row in lf.rows:
         where = f"{lf.source}:{row.line}"
         raw_id = lf.value(row, id_field)
+        raw_rubric = lf.value(row, rubric_field)
+        raw_winner = lf.value(row, winner_field) if has_winner else MISSING
+        named = _name(raw_rubric, where, rubric_field) if raw_rubric is not MISSING else None
+        if named is not None:
+            is_pair = named in pairwise
+        elif len(every_rubric) == 1:
+            is_pair = bool(pairwise)
+        else:
+            is_pair = raw_winner is not MISSING and bool(pairwise)
+        if is_pair:
+            n_missing_id += raw_id is MISSING
+            n_missing_winner += raw_winner is MISSING
+            if raw_id is MISSING or raw_winner is MISSING:
+                n_excluded += 1
+                continue
+            pref = _read_preference(lf, row, where, raw_id, raw_winner, named, pairwise, candidates, sample_ids,
+                                    info.id, id_field, model_a_field, model_b_field, winner_field, csv_text)
+            if isinstance(pref, dict):
+                unmatched.append(pref)
+                continue
+            key: tuple[Any, ...] = (pref.sample_id, pref.rubric, frozenset((pref.model_a, pref.model_b)))
+            if key in seen:
+                raise DatasetError(f"{where}: sample {pref.sample_id!r}, pair {pref.model_a} and {pref.model_b}, "
+                                   f"rubric {pref.rubric!r} is already labelled on line {seen[key]}; keep one "
+                                   f"human preference per pair")
+            seen[key] = row.line
+            prefs.append(pref)
+            continue
+
         raw_score = lf.value(row, score_field)
         score = None
         if raw_score is not MISSING:
@@ -276,17 +371,14 @@ def calibrate_run(store: Store, run_id: str, human: str | Path, *, id_field: str
             n_excluded += 1
             continue
         sid = _sample_id(raw_id, where, id_field)
-
-        rubric = _named_or_only(lf.value(row, rubric_field), list(rubrics), "scored rubrics", where, rubric_field,
-                                info.id)
+        rubric = named if named is not None else _only(list(rubrics), "scored rubrics", where, rubric_field,
+                                                       info.id)
         cand = _named_or_only(lf.value(row, candidate_field), list(candidates), "candidates", where,
                               candidate_field, info.id)
 
         reason = None
         if sid not in sample_ids:
             reason = "sample not in the run"
-        elif rubric in pairwise:
-            reason = "pairwise rubric: no scores"
         elif rubric not in rubrics:
             reason = "rubric not in the run"
         elif cand not in candidates:
@@ -307,8 +399,69 @@ def calibrate_run(store: Store, run_id: str, human: str | Path, *, id_field: str
         seen[key] = row.line
         labels.append(_Label(row.line, sid, cand, rubric, score))
 
+    per_rubric = _scored_rubrics(store, info.id, rubrics, labels, candidates, judges, rule, top)
+    per_pairwise = _pairwise_rubrics(store, info.id, pairwise, prefs, judges, top)
+    return {
+        "run": {"id": info.id, "name": info.name, "status": info.status, "judges": judges,
+                "candidates": candidates, "rubrics": list(rubrics), "pairwise_rubrics": pairwise,
+                "aggregate": rule},
+        "labels": {"file": lf.source, "format": lf.format,
+                   "fields": {"id": id_field, "score": score_field, "rubric": rubric_field,
+                              "candidate": candidate_field, "model_a": model_a_field, "model_b": model_b_field,
+                              "winner": winner_field},
+                   "n_rows": len(lf.rows), "n_matched": len(labels) + len(prefs), "n_excluded": n_excluded,
+                   "n_missing_id": n_missing_id, "n_missing_score": n_missing_score,
+                   "n_missing_winner": n_missing_winner,
+                   "n_unmatched": len(unmatched), "unmatched": unmatched[:MAX_LISTED]},
+        "a": "judge",
+        "b": "human",
+        "kind": "ordinal",
+        "rubrics": per_rubric,
+        "pairwise": per_pairwise,
+    }
+
+
+def _only(choices: list[str], noun: str, where: str, fld: str, run_id: str) -> str:
+    """The run's only rubric of a kind, for a label row that names none."""
+    if not choices:
+        raise DatasetError(f"{where}: run {run_id} has no {noun}")
+    return _named_or_only(MISSING, choices, noun, where, fld, run_id)
+
+
+def _read_preference(lf: LabelFile, row: LabelRow, where: str, raw_id: Any, raw_winner: Any, named: str | None,
+                     pairwise: list[str], candidates: list[str], sample_ids: set[str], run_id: str, id_field: str,
+                     a_field: str, b_field: str, winner_field: str, csv_text: bool) -> _Preference | dict[str, Any]:
+    """A preference row read and checked; an unmatched row as its listing (a dict) instead."""
+    sid = _sample_id(raw_id, where, id_field)
+    rubric = named if named is not None else _only(pairwise, "pairwise rubrics", where, "rubric", run_id)
+    raw_a, raw_b = lf.value(row, a_field), lf.value(row, b_field)
+    if raw_a is MISSING and raw_b is MISSING and len(candidates) == 2:
+        a, b = candidates
+    elif raw_a is MISSING or raw_b is MISSING:
+        missing = a_field if raw_a is MISSING else b_field
+        raise DatasetError(f'{where}: no "{missing}"; a preference row names its pair in "{a_field}" and '
+                           f'"{b_field}" (they may be left out only when the run has two candidates)')
+    else:
+        a, b = _name(raw_a, where, a_field), _name(raw_b, where, b_field)
+        if a == b:
+            raise DatasetError(f'{where}: "{a_field}" and "{b_field}" are both {a!r}; a preference compares two '
+                               f"candidates")
+    reason = None
+    if sid not in sample_ids:
+        reason = "sample not in the run"
+    elif a not in candidates or b not in candidates:
+        reason = "candidate not in the run"
+    if reason:
+        return {"line": row.line, "sample_id": sid, "rubric": rubric, "candidate": f"{a} vs {b}", "reason": reason}
+    outcome = _preference(raw_winner, a, b, csv_text, where, winner_field)
+    return _Preference(row.line, sid, rubric, a, b, outcome, raw_winner)
+
+
+def _scored_rubrics(store: Store, run_id: str, rubrics: dict[str, Any], labels: list[_Label],
+                    candidates: list[str], judges: list[str], rule: str, top: int) -> list[dict[str, Any]]:
+    """Judge scores against human scores, per pointwise rubric."""
     judged: dict[tuple[str, str, str], _Judged] = defaultdict(_Judged)
-    for j in store.judgments(info.id):
+    for j in store.judgments(run_id) if rubrics else []:
         entry = judged[(j["sample_id"], j["candidate"], j["rubric"])]
         if j["status"] == "done" and j["score"] is not None:
             entry.done.append((j["repeat"], j["judge"], float(j["score"]), j["reasoning"]))
@@ -329,7 +482,7 @@ def calibrate_run(store: Store, run_id: str, human: str | Path, *, id_field: str
             if not entry.done:
                 no_score[lab.candidate] += 1
                 continue
-            pairs[lab.candidate].append((lab, _judge_score(entry), entry))
+            pairs[lab.candidate].append((lab, _judge_score(entry, rule), entry))
 
         def block(items: list[tuple[_Label, float, _Judged]]) -> dict[str, Any]:
             return agreement_block([judge for _, judge, _ in items], [lab.score for lab, _, _ in items], "ordinal")
@@ -347,7 +500,7 @@ def calibrate_run(store: Store, run_id: str, human: str | Path, *, id_field: str
         if len(judges) > 1:
             for jd in judges:
                 jpairs = [(lab, [d[2] for d in entry.done if d[1] == jd]) for lab, _, entry in everything]
-                kept = [(lab, sum(v) / len(v)) for lab, v in jpairs if v]
+                kept = [(lab, combine(v, rule)) for lab, v in jpairs if v]
                 by_judge.append({"judge": jd, "n_no_judge_score": len(jpairs) - len(kept),
                                  **agreement_block([j for _, j in kept], [lab.score for lab, _ in kept], "ordinal")})
 
@@ -371,21 +524,64 @@ def calibrate_run(store: Store, run_id: str, human: str | Path, *, id_field: str
             "overall": block(everything), "by_candidate": by_candidate, "by_judge": by_judge,
             "disagreements": disagreements,
         })
+    return per_rubric
 
-    return {
-        "run": {"id": info.id, "name": info.name, "status": info.status, "judges": judges,
-                "candidates": candidates, "rubrics": list(rubrics), "pairwise_rubrics": sorted(pairwise)},
-        "labels": {"file": lf.source, "format": lf.format,
-                   "fields": {"id": id_field, "score": score_field, "rubric": rubric_field,
-                              "candidate": candidate_field},
-                   "n_rows": len(lf.rows), "n_matched": len(labels), "n_excluded": n_excluded,
-                   "n_missing_id": n_missing_id, "n_missing_score": n_missing_score,
-                   "n_unmatched": len(unmatched), "unmatched": unmatched[:MAX_LISTED]},
-        "a": "judge",
-        "b": "human",
-        "kind": "ordinal",
-        "rubrics": per_rubric,
-    }
+
+def _oriented(units: list[PairUnit], model_a: str) -> float:
+    """The pair's outcome (the mean of its verdicts) as ``model_a``'s result."""
+    outcome = pair_outcome(units)
+    return outcome if units[0].model_a == model_a else 1.0 - outcome
+
+
+def _pairwise_rubrics(store: Store, run_id: str, pairwise: list[str], prefs: list[_Preference],
+                      judges: list[str], top: int) -> list[dict[str, Any]]:
+    """Judge preferences against human preferences, per pairwise rubric."""
+    rows = store.pairwise(run_id) if pairwise else []
+    out = []
+    for rname in pairwise:
+        mine_rows = [r for r in rows if r["rubric"] == rname]
+        units: dict[tuple[str, frozenset[str]], list[PairUnit]] = defaultdict(list)
+        for u in pair_units(mine_rows):
+            units[(u.sample_id, frozenset((u.model_a, u.model_b)))].append(u)
+        failed: dict[tuple[str, frozenset[str]], int] = defaultdict(int)
+        for r in mine_rows:
+            if r["status"] != "done":
+                failed[(r["sample_id"], frozenset((r["model_a"], r["model_b"])))] += 1
+        mine = [p for p in prefs if p.rubric == rname]
+        items: list[tuple[_Preference, float, list[PairUnit]]] = []
+        n_failed = n_no_verdict = 0
+        for p in mine:
+            key = (p.sample_id, frozenset((p.model_a, p.model_b)))
+            n_failed += failed[key]
+            if not units[key]:
+                n_no_verdict += 1
+                continue
+            items.append((p, _oriented(units[key], p.model_a), units[key]))
+        by_judge = []
+        if len(judges) > 1:
+            for jd in judges:
+                kept = []
+                for p, _, us in items:
+                    own = [u for u in us if u.judge == jd]
+                    if own:
+                        kept.append((p, _oriented(own, p.model_a)))
+                by_judge.append({"judge": jd, "n_no_judge_verdict": len(items) - len(kept),
+                                 **_preference_block([o for _, o in kept], [p.outcome for p, _ in kept])})
+        ranked = sorted((it for it in items if _preference_class(it[1]) != _preference_class(it[0].outcome)),
+                        key=lambda it: (-abs(it[1] - it[0].outcome), it[0].line))
+        disagreements = [{
+            "sample_id": p.sample_id, "model_a": p.model_a, "model_b": p.model_b, "rubric": rname, "line": p.line,
+            "judge_outcome": o, "human_outcome": p.outcome, "judge_preference": _preference_class(o),
+            "human_preference": _preference_class(p.outcome), "human_label": p.label,
+            "verdicts": [{"judge": u.judge, "repeat": u.repeat,
+                          "a_shown_first": u.ab if u.model_a == p.model_a else 1.0 - u.ba,
+                          "b_shown_first": u.ba if u.model_a == p.model_a else 1.0 - u.ab} for u in us],
+        } for p, o, us in ranked[:top]]
+        out.append({"rubric": rname, "n_labels": len(mine), "n_used": len(items),
+                    "n_no_judge_verdict": n_no_verdict, "n_failed_verdicts": n_failed,
+                    "overall": _preference_block([o for _, o, _ in items], [p.outcome for p, _, _ in items]),
+                    "by_judge": by_judge, "disagreements": disagreements})
+    return out
 
 
 __all__ = ["agree_file", "agreement_block", "calibrate_run"]
