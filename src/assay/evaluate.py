@@ -12,18 +12,19 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Coroutine
 
 from assay.config.models import ModelSpec
 from assay.config.spec import EvalSpec, load_spec
 from assay.dataset.parse import parse_file
 from assay.engine.calls import CallCache, ModelCaller
+from assay.engine.lease import RunLease
 from assay.engine.progress import RunProgress
 from assay.engine.runner import RunEngine
 from assay.errors import AssayError, RubricError, SpecError
 from assay.providers import create_provider
 from assay.rubric.render import check_renders
-from assay.store.store import DatasetInfo, Store, StoreWriter
+from assay.store.store import DatasetInfo, RunInfo, Store, StoreWriter
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,16 @@ async def execute_run(store: Store, run_id: str, *, use_cache: bool = True, chec
     spec = EvalSpec.model_validate(info.spec)
     if check:
         await asyncio.to_thread(check_endpoints, spec)
+    lease = RunLease(store, info.id)
+    lease.acquire()  # before reading what is done: another process may be doing it right now
+    try:
+        return await _execute_leased(store, info, spec, lease, use_cache=use_cache, on_start=on_start)
+    finally:
+        lease.release()
+
+
+async def _execute_leased(store: Store, info: RunInfo, spec: EvalSpec, lease: RunLease, *, use_cache: bool,
+                          on_start: Callable[[RunProgress], None] | None) -> RunOutcome:
     dataset = store.dataset_by_id(info.dataset_id)
     n = min(dataset.n_rows, spec.settings.limit or dataset.n_rows)
     n_cand, verdicts = len(spec.candidates), len(spec.judges) * spec.settings.judge_samples
@@ -210,7 +221,7 @@ async def execute_run(store: Store, run_id: str, *, use_cache: bool = True, chec
     started = time.monotonic()
     status = "interrupted"  # Ctrl-C, or a task cancelled from outside
     try:
-        await engine.execute(store.iter_samples(info.dataset_id, limit=spec.settings.limit))
+        await _while_leased(lease, engine.execute(store.iter_samples(info.dataset_id, limit=spec.settings.limit)))
         status = "done"
     except Exception:
         status = "failed"  # a bug or an unexpected provider answer: the run stops, resumable once fixed
@@ -221,10 +232,28 @@ async def execute_run(store: Store, run_id: str, *, use_cache: bool = True, chec
         try:
             writer.close()
         finally:
-            store.set_run_status(info.id, status)
+            if not lease.lost:  # otherwise the run is another process's now
+                store.set_run_status(info.id, status)
             log.info("run %s %s after %.1fs: %d calls, %d answered from the cache, %d retries", info.id, status,
                      time.monotonic() - started, progress.calls, progress.cached, progress.retries)
     return RunOutcome(run_id=info.id, status=status, progress=progress)
+
+
+async def _while_leased(lease: RunLease, work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` while renewing the lease; a lost lease stops the work (another process has the run now)."""
+    task = asyncio.ensure_future(work)
+    keeper = asyncio.ensure_future(lease.keep())
+    try:
+        await asyncio.wait({task, keeper}, return_when=asyncio.FIRST_COMPLETED)
+        if keeper.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            keeper.result()  # raises StoreError
+        await task
+    finally:
+        for t in (task, keeper):
+            t.cancel()
+        await asyncio.gather(task, keeper, return_exceptions=True)
 
 
 def _no_running_loop(name: str) -> None:

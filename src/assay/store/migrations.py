@@ -30,11 +30,26 @@ def m004_models(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.models])
 
 
+def m006_run_leases(conn: Connection) -> None:
+    # Fixed as written: who executes a run, until when (seconds since the epoch); see Store.acquire_lease.
+    from sqlalchemy import Column, Float, MetaData, String, Table
+
+    m = MetaData()
+    Table(
+        "run_leases", m,
+        Column("run_id", String(64), primary_key=True),
+        Column("holder", String(200), nullable=False),
+        Column("expires_at", Float, nullable=False),
+    )
+    m.create_all(conn)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial", m001_initial),
     (2, "pairwise judgments", m002_pairwise_judgments),
     (3, "dataset file hash", m003_dataset_file_hash),
     (4, "model entries", m004_models),
+    (6, "run leases", m006_run_leases),
 ]
 
 

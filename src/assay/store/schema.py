@@ -156,3 +156,12 @@ pairwise_judgments = Table(
     *_item_accounting(),
     PrimaryKeyConstraint("run_id", "sample_id", "rubric", "judge", "model_a", "model_b", "order", "repeat"),
 )
+
+# Who executes a run, until when (seconds since the epoch): one process at a time. The holder renews the lease
+# while it runs; a killed holder's lease expires, and the run can be resumed.
+run_leases = Table(
+    "run_leases", metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)

@@ -10,12 +10,14 @@ import json
 import queue
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import make_url
 
 from assay.dataset.records import Sample, content_hash
@@ -328,6 +330,43 @@ class Store:
                                 .where(t.calls.c.run_id == run_id).group_by(t.calls.c.model_label)).all()
         return {label: {"calls": n, "input_tokens": i or 0, "output_tokens": o or 0, "cost": c or 0.0}
                 for label, n, i, o, c in rows}
+
+    # -- run leases: one process executes a run at a time -------------------------------------------------
+
+    def acquire_lease(self, run_id: str, holder: str, seconds: float,
+                      replacing: str | None = None) -> tuple[str, float] | None:
+        """Take the run's lease for `seconds` if it is free, expired or already ours (or held by `replacing`, a
+        holder known to be gone): None. Otherwise the current (holder, expires_at)."""
+        lease = t.run_leases
+        now_s = time.time()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(lease).values(run_id=run_id, holder=holder, expires_at=now_s + seconds))
+            return None
+        except IntegrityError:  # a lease row exists: take it only if it expired or is ours
+            pass
+        with self.engine.begin() as conn:
+            if conn.execute(update(lease).where(
+                    lease.c.run_id == run_id,
+                    or_(lease.c.expires_at < now_s, lease.c.holder == holder, lease.c.holder == replacing))
+                    .values(holder=holder, expires_at=now_s + seconds)).rowcount:
+                return None
+            row = conn.execute(select(lease.c.holder, lease.c.expires_at).where(lease.c.run_id == run_id)).first()
+        if row is None:  # released meanwhile: try again
+            return self.acquire_lease(run_id, holder, seconds, replacing)
+        return row[0], row[1]
+
+    def renew_lease(self, run_id: str, holder: str, seconds: float) -> bool:
+        """Extend our lease; False when it is no longer ours (it expired and another process took it)."""
+        lease = t.run_leases
+        with self.engine.begin() as conn:
+            return bool(conn.execute(update(lease).where(lease.c.run_id == run_id, lease.c.holder == holder)
+                                     .values(expires_at=time.time() + seconds)).rowcount)
+
+    def release_lease(self, run_id: str, holder: str) -> None:
+        lease = t.run_leases
+        with self.engine.begin() as conn:
+            conn.execute(delete(lease).where(lease.c.run_id == run_id, lease.c.holder == holder))
 
     # -- the call cache ----------------------------------------------------------------------------------
 
