@@ -149,7 +149,8 @@ def nll_logistic(beta, y, z):
 def _penalized_nll(params, y, f, penalty):
     theta0, theta1, u = params[0], params[1], params[2:]
     eta = theta0 + theta1 * f + u
-    return -np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta)) + penalty * np.sum(u * u) / 2
+    prior = penalty * np.sum(u * u) / 2 + theta1 * theta1 / (2 * 2.5 ** 2)  # instructions sd 1, length sd 2.5
+    return -np.sum(y * log_expit(eta) + (1 - y) * log_expit(-eta)) + prior
 
 
 def test_length_controlled_matches_direct_fit_and_hand_counts():
@@ -199,6 +200,13 @@ def test_length_controlled_removes_pure_length_bias():
     assert lc.raw_win_rate > 0.6
     assert lc.length_controlled_win_rate == pytest.approx(0.5, abs=0.03)
     assert lc.longer_preferred_rate > 0.6
+
+
+def test_length_following_a_few_samples_exactly_stays_finite():
+    # The judge chose x fully whenever x was shorter and 3:1 when it was longer: the length term's prior keeps
+    # the fit finite instead of an equal-length win rate of 100%.
+    lc = length_controlled_win_rate([1, 0.75] * 4, [-21, 20] * 4, n_boot=100)
+    assert lc.length_coef < 0 and 0.85 < lc.length_controlled_win_rate < 0.99
 
 
 def test_length_controlled_edge_cases():

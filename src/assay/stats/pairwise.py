@@ -274,9 +274,15 @@ class LengthControlled(Record):
 
 
 LC_METHOD = ("AlpacaEval 2 length-controlled GLM: logistic regression of the outcome on a model term, "
-             "tanh(length difference / its sd) and a per-instruction term (Gaussian prior, sd {sd:g}); "
+             "tanh(length difference / its sd) (Gaussian prior, sd 2.5) and a per-instruction term (Gaussian "
+             "prior, sd {sd:g}); "
              "controlled rate = mean predicted win rate with the length term set to zero")
-_FIXED_RIDGE = 1e-6  # keeps the model and length terms finite when A wins (or loses) every comparison
+_FIXED_RIDGE = 1e-6  # keeps the model term finite when A wins (or loses) every comparison
+# A weakly informative prior on the length term (sd 2.5 on the log-odds scale, as Gelman et al. 2008 advise for
+# logistic coefficients of a standardized input): on a few samples where the judge's choice follows length
+# exactly, the unpenalized fit would drive the length and model terms to infinity together.
+LENGTH_PRIOR_SD = 2.5
+_LENGTH_PENALTY = 1.0 / LENGTH_PRIOR_SD ** 2
 
 
 def _fit_glm(y: np.ndarray, feature: np.ndarray, counts: np.ndarray, penalty: float,
@@ -284,7 +290,8 @@ def _fit_glm(y: np.ndarray, feature: np.ndarray, counts: np.ndarray, penalty: fl
     """Penalized logistic fit of fractional outcomes ``y`` (m,) batched over count rows ``counts`` (B, m).
 
     logit mu_x = theta_0 + theta_1 * feature_x + u_x; each comparison contributes counts_x * [y log mu +
-    (1 - y) log(1 - mu)] (a tie is half a win and half a loss), each u_x a penalty ``penalty`` * u_x^2 / 2.
+    (1 - y) log(1 - mu)] (a tie is half a win and half a loss), each u_x a penalty ``penalty`` * u_x^2 / 2, the
+    length term theta_1 the penalty of its prior (``LENGTH_PRIOR_SD``).
     Newton's method; the u block of the Hessian is diagonal, so each step solves a 2x2 system (Schur
     complement). The problem is strictly convex. Returns theta (B, 2) and u (B, m).
     """
@@ -302,10 +309,10 @@ def _fit_glm(y: np.ndarray, feature: np.ndarray, counts: np.ndarray, penalty: fl
         shrink = weight - weight * weight / d  # w - w^2 / d, per comparison
         a00 = shrink.sum(axis=1) + _FIXED_RIDGE
         a01 = shrink @ f
-        a11 = shrink @ f2 + _FIXED_RIDGE
+        a11 = shrink @ f2 + _LENGTH_PENALTY
         carried = weight * g_u / d
         r0 = resid.sum(axis=1) - _FIXED_RIDGE * theta[:, 0] - carried.sum(axis=1)
-        r1 = resid @ f - _FIXED_RIDGE * theta[:, 1] - carried @ f
+        r1 = resid @ f - _LENGTH_PENALTY * theta[:, 1] - carried @ f
         det = a00 * a11 - a01 * a01
         step_theta = np.stack([(a11 * r0 - a01 * r1) / det, (a00 * r1 - a01 * r0) / det], axis=1)
         step_u = (g_u - weight * (step_theta[:, :1] + step_theta[:, 1:] * f)) / d
@@ -330,7 +337,7 @@ def length_controlled_win_rate(outcomes: Sequence[float], len_diff: Sequence[flo
     Each comparison i is one instruction. The fit: logit P(A preferred on i) = model_coef + length_coef *
     tanh(len_diff_i / sd(len_diff)) + u_i, the outcome used as a soft label (ties: half a win, half a loss),
     u_i the instruction's own term with a Gaussian prior of sd ``instruction_prior_sd`` on the log-odds scale
-    (a ridge penalty; the model and length terms are unpenalized). The controlled win rate is the mean over
+    (a ridge penalty), the length term a weak one (sd ``LENGTH_PRIOR_SD``), the model term none. The controlled win rate is the mean over
     instructions of sigmoid(model_coef + u_i): the length term set to zero. With no length differences it
     equals the raw rate. 95% CI: percentile bootstrap over comparisons (``n_boot``, ``seed``), refitting each
     resample. Comparisons with a missing outcome or length are dropped.
