@@ -186,3 +186,12 @@ def test_an_unknown_version_of_a_known_dataset(project: Project, tmp_path: Path)
     project.cli("dataset", "import", str(write_jsonl(tmp_path / "d.jsonl", chat_rows(2))), "--name", "qa")
     out = _fails(project, "dataset", "show", "qa@deadbeef")
     assert "dataset 'qa' has no version starting with 'deadbeef'" in out
+
+
+def test_an_override_of_a_local_model_resolves_its_new_path_beside_the_spec(project: Project) -> None:
+    """`{use: LABEL, options: {path: ...}}` re-resolves a relative GGUF path against the spec's folder (it used
+    to be joined to the configured model entry itself, and crashed)."""
+    (project.root / "tuned.gguf").write_text("not a model")
+    project.models["judge"] = {"provider": "local", "options": {"path": "broken.gguf"}}
+    spec = project.spec(candidates=["strong"], judge={"use": "judge", "options": {"path": "tuned.gguf"}})
+    assert load_spec(spec).judge.options["path"] == str((project.root / "tuned.gguf").resolve())

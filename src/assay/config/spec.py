@@ -149,8 +149,8 @@ def _resolve_model(ref: Any, known: dict[str, ModelSpec], where: str, config: Pa
         return _resolve_model(ref["label"], known, where, config)
     if isinstance(ref, dict) and "use" in ref:
         # A configured model with overrides: {use: label, temperature: 0.7, label: new-label}
-        base = _resolve_model(ref["use"], known, where, config)
-        merged = {**base.model_dump(exclude_none=True), **{k: v for k, v in ref.items() if k != "use"}}
+        configured = _resolve_model(ref["use"], known, where, config)
+        merged = {**configured.model_dump(exclude_none=True), **{k: v for k, v in ref.items() if k != "use"}}
         return _model(merged, where, base)
     return _model(ref, where, base)
 
