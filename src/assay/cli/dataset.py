@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import click
 from rich.table import Table
 
 from assay.cli.common import console, open_store, print_json
 from assay.dataset import export_rows
+from assay.dataset.export import ExportFormat
 from assay.evaluate import import_dataset
 
 
@@ -91,5 +93,5 @@ def export(ctx: click.Context, name: str, fmt: str, output) -> None:  # type: ig
     store = open_store(ctx)
     ds_name, _, version = name.partition("@")
     info = store.get_dataset(ds_name, version or None)
-    for row in export_rows(store.iter_samples(info.id), format=fmt):
+    for row in export_rows(store.iter_samples(info.id), format=cast(ExportFormat, fmt)):  # click.Choice checked it
         output.write(json.dumps(row, ensure_ascii=False) + "\n")

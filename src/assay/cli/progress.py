@@ -31,7 +31,8 @@ class ProgressView:
             total = per_out + per_judge
             table.add_row(
                 Text(label, style="bold"), ProgressBar(total=max(total, 1), completed=finished, width=30),
-                Text(f"outputs {c.outputs_done}/{per_out}" + (f" ({c.outputs_failed} failed)" if c.outputs_failed else "")),
+                Text(f"outputs {c.outputs_done}/{per_out}"
+                     + (f" ({c.outputs_failed} failed)" if c.outputs_failed else "")),
                 Text(f"judged {c.judgments_done}/{per_judge}"
                      + (f" ({c.judgments_failed} failed)" if c.judgments_failed else ""),
                      style="red" if c.judgments_failed else ""),

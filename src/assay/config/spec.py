@@ -63,7 +63,7 @@ class EvalSpec(BaseModel):
         return self.judges[0]
 
     @model_validator(mode="after")
-    def _unique(self) -> "EvalSpec":
+    def _unique(self) -> EvalSpec:
         labels = [c.label for c in self.candidates]
         dup = sorted({x for x in labels if labels.count(x) > 1})
         if dup:
@@ -246,7 +246,7 @@ def spec_from_mapping(data: dict[str, Any], *, base: Path, where: str, config: P
             settings["judge_samples"] = data["judge"]["samples"]
             if set(judge) == {"use"}:
                 judge = judge["use"]
-        judges = (_resolve_model(judge, known, f"{where}: judge", config, base),)
+        judges: tuple[ModelSpec, ...] = (_resolve_model(judge, known, f"{where}: judge", config, base),)
     else:
         if not isinstance(data["judges"], list) or not data["judges"]:
             raise SpecError(f"{where}: 'judges' must be a non-empty list of model labels or entries")

@@ -61,7 +61,7 @@ def _unknown(name: str) -> RubricError:
 def _source(name: str) -> str:
     if name not in _names():
         raise _unknown(name)
-    return _folder().joinpath(name + _SUFFIX).read_text(encoding="utf-8")
+    return str(_folder().joinpath(name + _SUFFIX).read_text(encoding="utf-8"))
 
 
 def _data(name: str) -> dict[str, Any]:

@@ -30,8 +30,9 @@ numbers and dates correct?" has four.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import jinja2
 from jinja2 import meta
@@ -75,16 +76,13 @@ def concrete_words(text: str) -> set[str]:
 
 def _ranges(levels: list[int]) -> str:
     """[2, 3, 4, 7] -> '2-4, 7'."""
-    parts: list[str] = []
-    start = prev = None
-    for x in levels + [None]:  # type: ignore[list-item]
-        if start is not None and x is not None and x == prev + 1:  # type: ignore[operator]
-            prev = x
-            continue
-        if start is not None:
-            parts.append(str(start) if start == prev else f"{start}-{prev}")
-        start = prev = x
-    return ", ".join(parts)
+    runs: list[list[int]] = []
+    for x in levels:
+        if runs and x == runs[-1][-1] + 1:
+            runs[-1].append(x)
+        else:
+            runs.append([x])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
 def template_variables(source: str) -> set[str]:

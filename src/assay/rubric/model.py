@@ -27,7 +27,7 @@ class Scale(BaseModel):
     max: int = 10
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Scale":
+    def _ordered(self) -> Scale:
         if self.min >= self.max:
             raise ValueError(f"scale.min ({self.min}) must be less than scale.max ({self.max})")
         return self
@@ -65,7 +65,7 @@ class Rubric(BaseModel):
         return {k: text.strip() for k, text in v.items()}
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Rubric":
+    def _consistent(self) -> Rubric:
         outside = [k for k in self.levels if not self.scale.min <= k <= self.scale.max]
         if outside:
             raise ValueError(

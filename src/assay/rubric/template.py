@@ -123,7 +123,8 @@ def check_template(source: str, *, kind: str) -> None:
         raise ValueError(
             f"template: unknown variable(s) {', '.join(unknown)}; allowed: {', '.join(sorted(ALLOWED_VARIABLES))}")
     if kind == "adherence" and "conversation_response" not in variables:
-        raise ValueError("template: an adherence rubric's template must contain {{ conversation_response }} (the reference)")
+        raise ValueError("template: an adherence rubric's template must contain {{ conversation_response }} "
+                         "(the reference)")
 
 
 def fence(name: str, text: str) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from assay.config import ModelSpec
 from assay.dataset import Sample
@@ -66,7 +67,7 @@ def output_to_judge(rub: Rubric, sample: Sample, output: str | None, picked: str
                        "--output TEXT")
 
 
-async def _ask_all(spec: ModelSpec, calls: list[tuple[Any, Callable[[str], Any]]]) -> list[dict[str, Any]]:
+async def _ask_all(spec: ModelSpec, calls: Sequence[tuple[Any, Callable[[str], Any]]]) -> list[dict[str, Any]]:
     """Ask the judge every (request, parse) at once (within its concurrency): {ok, verdict | error, raw} each."""
     from assay.engine.oneshot import call_once
     from assay.judge import VerdictError
