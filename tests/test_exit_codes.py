@@ -126,3 +126,9 @@ def test_json_output_stays_parseable_when_the_eval_says_no(project: Project) -> 
     project.server.set_faults([{"fault": "404"}])
     result = project.cli("run", str(project.spec(candidates=["strong"])), "--json", ok=False)
     assert result.exit_code == 1 and json.loads(result.stdout)["run"]["id"]
+
+
+def test_an_unreachable_endpoint_before_the_run_is_2(project: Project) -> None:
+    project.model("strong", "strong-q8", base_url="http://127.0.0.1:9/v1")  # the discard port: nothing listens
+    result = project.cli("run", str(project.spec(candidates=["strong"])), ok=False)
+    assert result.exit_code == 2 and "error: " in result.stderr

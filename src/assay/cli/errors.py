@@ -3,8 +3,8 @@
     0    ok
     1    the eval says no: nothing was scored or generated (every call or verdict failed), or a gate failed
          (`compare --fail-if-worse`, errors found by `rubric lint`, a failed `models test`)
-    2    bad input or usage: an invalid spec, config, rubric or dataset; an unknown run, dataset or model; a
-         wrong option; a file that would be overwritten
+    2    bad input or usage: an invalid spec, config, rubric or dataset; an unknown run, dataset or model; an
+         endpoint that can't be reached before a run; a wrong option; a file that would be overwritten
     130  interrupted (Ctrl-C)
 
 Domain code raises `assay.errors`; `AssayGroup` (in `main.py`) turns each into one of these at the boundary, so
