@@ -16,13 +16,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.engine import make_url
 
 from assay.dataset.records import Sample, content_hash
 from assay.errors import StoreError
 from assay.store import schema as t
+from assay.store.database import open_engine, write_transaction
 from assay.store.migrations import migrate
 
 DEFAULT_DB = Path(".assay") / "assay.db"
@@ -58,25 +58,6 @@ class RunInfo:
     updated_at: str
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.close()
-
-
-def _engine(url: str) -> Engine:
-    if "://" not in url:
-        path = Path(url)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{path}"
-    engine = create_engine(url)
-    if make_url(url).get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
 def _upsert(engine: Engine, table: Any, rows: list[dict[str, Any]]) -> Any:
     """INSERT that replaces the row with the same primary key (a failed item retried, a resumed run)."""
     keys = [c.name for c in table.primary_key.columns]
@@ -95,9 +76,12 @@ def _upsert(engine: Engine, table: Any, rows: list[dict[str, Any]]) -> Any:
 class Store:
     def __init__(self, url: str | Path | None = None) -> None:
         self.url = str(url or DEFAULT_DB)
-        self.engine = _engine(self.url)
-        with self.engine.begin() as conn:
-            migrate(conn)
+        self.engine = open_engine(self.url)
+        try:
+            migrate(self.engine, where=self.url)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def close(self) -> None:
         self.engine.dispose()
@@ -108,7 +92,7 @@ class Store:
                      file_sha256: str | None = None) -> tuple[DatasetInfo, bool]:
         """Store a dataset version. Same name and content as before → the existing version, created False."""
         version = content_hash(samples)
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             existing = conn.execute(select(t.datasets).where(t.datasets.c.name == name,
                                                              t.datasets.c.version == version)).first()
             if existing:
@@ -182,7 +166,7 @@ class Store:
     # -- rubrics and runs --------------------------------------------------------------------------------
 
     def save_rubrics(self, rubrics: Iterable[Any]) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             for r in rubrics:
                 if conn.execute(select(t.rubrics.c.version).where(t.rubrics.c.version == r.version)).first():
                     continue
@@ -191,7 +175,7 @@ class Store:
 
     def save_models(self, models: Iterable[Any]) -> None:
         """Record model entries by identity (once each): the settings behind every call and result."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             for m in models:
                 if conn.execute(select(t.models.c.identity).where(t.models.c.identity == m.identity)).first():
                     continue
@@ -201,13 +185,13 @@ class Store:
     def create_run(self, name: str, dataset_id: int, spec: dict[str, Any]) -> str:
         run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
         stamp = now()
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(insert(t.runs).values(id=run_id, name=name, dataset_id=dataset_id, status="running",
                                                spec=json.dumps(spec), created_at=stamp, updated_at=stamp))
         return run_id
 
     def set_run_status(self, run_id: str, status: str) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(status=status, updated_at=now()))
 
     def get_run(self, run_id: str) -> RunInfo:
@@ -340,12 +324,12 @@ class Store:
         lease = t.run_leases
         now_s = time.time()
         try:
-            with self.engine.begin() as conn:
+            with write_transaction(self.engine) as conn:
                 conn.execute(insert(lease).values(run_id=run_id, holder=holder, expires_at=now_s + seconds))
             return None
         except IntegrityError:  # a lease row exists: take it only if it expired or is ours
             pass
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             if conn.execute(update(lease).where(
                     lease.c.run_id == run_id,
                     or_(lease.c.expires_at < now_s, lease.c.holder == holder, lease.c.holder == replacing))
@@ -359,13 +343,13 @@ class Store:
     def renew_lease(self, run_id: str, holder: str, seconds: float) -> bool:
         """Extend our lease; False when it is no longer ours (it expired and another process took it)."""
         lease = t.run_leases
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             return bool(conn.execute(update(lease).where(lease.c.run_id == run_id, lease.c.holder == holder)
                                      .values(expires_at=time.time() + seconds)).rowcount)
 
     def release_lease(self, run_id: str, holder: str) -> None:
         lease = t.run_leases
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             conn.execute(delete(lease).where(lease.c.run_id == run_id, lease.c.holder == holder))
 
     # -- the call cache ----------------------------------------------------------------------------------
@@ -389,7 +373,7 @@ class Store:
 
     def write_batch(self, batch: dict[str, list[dict[str, Any]]]) -> None:
         """Write calls, outputs and judgments in one transaction."""
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             if batch.get("calls"):
                 conn.execute(insert(t.calls), batch["calls"])
             for name, table in (("outputs", t.outputs), ("judgments", t.judgments),
