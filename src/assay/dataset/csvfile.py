@@ -35,9 +35,9 @@ def read_header(records: Iterator[tuple[int, list[str]]], source: str, *, empty:
     name or a name is used twice. ``check_name``, when given, checks each named column in turn as well: it
     returns what is wrong with the name (the error message, without ``FILE:LINE``) or None.
     """
-    for header_line, rec in records:
+    for line, rec in records:
         if any(c.strip() for c in rec):
-            header = [c.strip() for c in rec]
+            header_line, header = line, [c.strip() for c in rec]
             break
     else:
         raise DatasetError(f"{source}: {empty}")

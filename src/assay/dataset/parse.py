@@ -42,7 +42,7 @@ import difflib
 import gc
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -373,7 +373,8 @@ def _simple_row(row: dict[str, Any]) -> _Row:
     return (_row_id(row), context, reference, _outputs(row), _tools(row.get("tools"), "tools"), _metadata(row))
 
 
-_ROW_PARSERS = {"messages": ("chat", _chat_row), "request": ("source", _source_row), "input": ("simple", _simple_row)}
+_ROW_PARSERS: dict[str, tuple[Format, Callable[[dict[str, Any]], _Row]]] = {
+    "messages": ("chat", _chat_row), "request": ("source", _source_row), "input": ("simple", _simple_row)}
 
 
 def _json_row(row: dict[str, Any]) -> tuple[Format, _Row]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Callable, Iterator, TypeVar
+from typing import IO, TypeVar
 
 from assay.errors import DatasetError
 

@@ -3,8 +3,9 @@ whose object is a factory `(ModelSpec) -> Provider`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from assay.errors import SpecError
 
@@ -30,7 +31,8 @@ def register(name: str, factory: ProviderFactory) -> None:
 def _load(target: str) -> ProviderFactory:
     module, _, attr = target.partition(":")
     mod = __import__(module, fromlist=[attr])
-    return getattr(mod, attr)
+    factory: ProviderFactory = getattr(mod, attr)
+    return factory
 
 
 def available() -> list[str]:
@@ -46,7 +48,7 @@ def get_factory(name: str) -> ProviderFactory:
         return _load(_BUILTIN[name])
     for ep in entry_points(group="assay.providers"):
         if ep.name == name:
-            factory = ep.load()
+            factory: ProviderFactory = ep.load()
             _registered[name] = factory
             return factory
     raise SpecError(f"unknown provider {name!r}; available: {', '.join(available())}")

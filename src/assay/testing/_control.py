@@ -60,7 +60,7 @@ class Rule:
             raise ValueError(f"call must be 'judge' or 'generate', got {call!r}")
         retry_after = raw.get("retry_after")
         delay_s = raw.get("delay_s")
-        self.fault: str = fault
+        self.fault: str = str(fault)  # one of kinds, all strings
         self.times: int | None = times
         self.model: str | None = model
         self.call: str | None = call
@@ -95,7 +95,8 @@ async def read_json(request: web.Request) -> Any:
     try:
         return json.loads(await request.read() or b"null")
     except ValueError as exc:
-        raise web.HTTPBadRequest(text=json.dumps({"error": f"invalid JSON: {exc}"}), content_type="application/json")
+        raise web.HTTPBadRequest(text=json.dumps({"error": f"invalid JSON: {exc}"}),
+                                 content_type="application/json") from exc
 
 
 def bad_control(message: str) -> web.Response:

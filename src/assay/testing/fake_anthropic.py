@@ -414,11 +414,13 @@ class FakeAnthropicServer(ServerProcess):
         return cls(*cls._launch(args, None, startup_timeout), require_key)
 
     def configure(self, *, latency_ms: float) -> dict[str, Any]:
-        return self._control("POST", "/_control/config", {"latency_ms": latency_ms})
+        config: dict[str, Any] = self._control("POST", "/_control/config", {"latency_ms": latency_ms})
+        return config
 
     def requests(self) -> list[dict[str, Any]]:
         """The last accepted request bodies (oldest first), each with its lower-cased ``headers``."""
-        return self._control("GET", "/_control/requests")
+        requests: list[dict[str, Any]] = self._control("GET", "/_control/requests")
+        return requests
 
 
 if __name__ == "__main__":

@@ -86,6 +86,7 @@ class ServerProcess:
 
     _MODULE = ""
     _NAME = "fake server"  # in error messages
+    url: str  # the API's base URL, set by each subclass
 
     def __init__(self, proc: subprocess.Popen[bytes], root_url: str, stderr_file: IO[bytes], api_key: str | None):
         self._proc = proc
@@ -209,15 +210,18 @@ class ServerProcess:
 
     def set_faults(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Replace the fault rules. Returns the rules as the server stored them."""
-        return self._control("POST", "/_control/faults", list(rules))["faults"]
+        stored: list[dict[str, Any]] = self._control("POST", "/_control/faults", list(rules))["faults"]
+        return stored
 
     def faults(self) -> list[dict[str, Any]]:
         """The current fault rules, with the ``times`` each has left."""
-        return self._control("GET", "/_control/faults")["faults"]
+        faults: list[dict[str, Any]] = self._control("GET", "/_control/faults")["faults"]
+        return faults
 
     def stats(self) -> dict[str, Any]:
         """Counters: calls, ok, faults, by_model, by_call, by_fault, ... (see the server module's ``State.stats``)."""
-        return self._control("GET", "/_control/stats")
+        stats: dict[str, Any] = self._control("GET", "/_control/stats")
+        return stats
 
     def arrivals(self) -> list[tuple[float, str]]:
         """(seconds on the server's monotonic clock, model) of each chat-completions request, oldest first."""
@@ -289,10 +293,12 @@ class FakeServer(ServerProcess):
 
     def configure(self, **settings: Any) -> dict[str, Any]:
         """Change settings (latency_ms, jitter_ms, judge_noise). Returns the full current config."""
-        return self._control("POST", "/_control/config", settings)
+        config: dict[str, Any] = self._control("POST", "/_control/config", settings)
+        return config
 
     def config(self) -> dict[str, Any]:
-        return self._control("GET", "/_control/config")
+        config: dict[str, Any] = self._control("GET", "/_control/config")
+        return config
 
 
 def _describe_output(stdout_lines: list[str], stderr: str) -> str:
