@@ -23,3 +23,16 @@ def test_rpm_holds_at_the_server_when_the_run_wide_cap_makes_calls_wait(project:
     assert len(starts) == 15
     for intervals in (1, 5):  # at most one start per interval, one more for where the window falls
         assert _most_in_window(starts, intervals * interval) <= intervals + 1
+
+
+def test_rubric_test_keeps_the_judges_limits(project: Project) -> None:
+    rpm = 300
+    project.model("judge", "judge-model", rpm=rpm, concurrency=2)
+    project.write_config()
+    project.cli("dataset", "import", "data.jsonl", "--name", "qa")
+    project.cli("rubric", "test", "quality.yaml", "--dataset", "qa", "--row", "q1", "--judge", "judge",
+                "--output", "Two.", "--repeat", "6")
+    starts = [t for t, _ in project.server.arrivals()]
+    assert len(starts) == 6
+    assert _most_in_window(starts, 60 / rpm) <= 2
+    assert project.server.stats()["max_in_flight"] <= 2

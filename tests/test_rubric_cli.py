@@ -223,15 +223,22 @@ def test_rubric_test_repeat_summarizes_scores_and_shows_failures(project: Projec
     assert "temperature 0" in out
     assert project.server.stats()["calls"] == 3
 
+    # As in a run, a verdict that can't be parsed is asked again (judge_retries, 2 by default).
     project.server.set_faults([{"fault": "malformed", "times": 1}])
     data = json.loads(project.cli(*args, "--json").stdout)
-    failed = [r for r in data["results"] if not r["ok"]]
-    assert len(failed) == 1 and failed[0]["raw"] == "The score is probably high" and "score" not in failed[0]
-    assert data["summary"] == {"n": 3, "scored": 2, "failed": 1, "mean": 7, "min": 7, "max": 7, "spread": 0}
+    assert sorted(r["tries"] for r in data["results"]) == [1, 1, 2] and all(r["ok"] for r in data["results"])
+    assert data["summary"] == {"n": 3, "scored": 3, "failed": 0, "mean": 7, "min": 7, "max": 7, "spread": 0}
+
+    project.server.set_faults([{"fault": "malformed", "times": 3}])
+    result = project.cli(*args[:-2], "--repeat", "1", "--json", ok=False)
+    assert result.exit_code == 1
+    (failed,) = json.loads(result.stdout)["results"]
+    assert not failed["ok"] and failed["tries"] == 3 and failed["raw"] == "The score is probably high"
+    assert "score" not in failed and failed["error"].startswith("unusable verdict: try 1:")
 
     project.server.set_faults([{"fault": "malformed", "times": None}])
     result = project.cli(*args, ok=False)
-    assert result.exit_code == 1 and "unparseable verdict" in result.output
+    assert result.exit_code == 1 and "unusable verdict" in result.output
     assert "raw answer: 'The score is probably high'" in result.output and "scores:" not in result.output
 
 
@@ -328,8 +335,8 @@ def test_rubric_test_of_a_pairwise_rubric_needs_both_outputs(project: Project) -
     assert "--output-b goes with a pairwise rubric" in out
     project.server.set_faults([{"fault": "malformed", "times": None}])
     result = project.cli(*base, "--output", "x", "--output-b", "y", ok=False)
-    assert result.exit_code == 1 and "unparseable verdict" in result.output and "flipped: unknown" in result.output
-    assert project.server.stats()["calls"] == 2
+    assert result.exit_code == 1 and "unusable verdict" in result.output and "flipped: unknown" in result.output
+    assert project.server.stats()["calls"] == 2 * 3  # each order asked 1 + judge_retries times
 
 
 def test_rubric_test_reads_the_judge_from_another_config(project: Project) -> None:

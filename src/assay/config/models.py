@@ -68,7 +68,7 @@ class ModelSpec(BaseModel):
             return v
         parsed = urlparse(v)
         try:
-            parsed.port  # raises for a port that isn't a number from 0 to 65535
+            _ = parsed.port  # raises for a port that isn't a number from 0 to 65535
         except ValueError:
             raise ValueError(f"{v!r} has an invalid port") from None
         if parsed.scheme not in ("http", "https") or not parsed.hostname:

@@ -1,29 +1,26 @@
-"""`ModelCaller`: every model call goes through here: cache lookup, concurrency and rate limits, retries with
-backoff, and a record of each attempt (tokens, latency, cost, error) in the store."""
+"""`ModelCaller`: every model call of a run goes through here: cache lookup, identical requests merged, concurrency
+and rate limits, retries (the policy of `retry`), and a record of each attempt (tokens, latency, cost, error) in
+the store."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
-import logging
-import random
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from assay.config.models import ModelSpec
-from assay.engine.limits import RatePacer
+from assay.engine.limits import ModelLimits
 from assay.engine.progress import RunProgress
-from assay.errors import EndpointError, FatalProviderError, ProviderError, RetryableError, UnreachableError
+from assay.engine.retry import retrying
+from assay.errors import EndpointError, ProviderError, UnreachableError
 from assay.providers.base import Completion, CompletionRequest, Provider
 from assay.store.store import Store, StoreWriter, now
 
-MAX_BACKOFF_S = 60.0
 # A model whose first calls all fail to connect stops the run: its endpoint is down or misconfigured, and retrying
 # every item with full backoff would look like a hang (and let the other models spend money meanwhile).
 UNREACHABLE_STOP = 3
-
-log = logging.getLogger(__name__)
 
 
 def request_hash(identity: str, request: CompletionRequest, extra: Any = None) -> str:
@@ -31,26 +28,6 @@ def request_hash(identity: str, request: CompletionRequest, extra: Any = None) -
     blob = json.dumps([identity, request.messages, request.json_schema, request.tools, request.seed, extra],
                       sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def backoff_delay(attempt: int, base: float, retry_after: float | None, rng: random.Random) -> float:
-    """Exponential backoff with full jitter; a server's Retry-After is a floor, never shortened."""
-    delay = rng.uniform(0, min(MAX_BACKOFF_S, base * (2 ** attempt)))
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, MAX_BACKOFF_S * 5))
-    return delay
-
-
-def retry_delay(error: ProviderError, attempt: int, spec: ModelSpec, rng: random.Random) -> float:
-    """The wait before retrying after ``error`` on try ``attempt`` (0-based). Re-raises ``error`` when it is fatal
-    or the spec's retries are used up."""
-    if isinstance(error, FatalProviderError) or attempt >= spec.max_retries:
-        raise error
-    retry_after = error.retry_after if isinstance(error, RetryableError) else None
-    delay = backoff_delay(attempt, spec.retry_backoff_s, retry_after, rng)
-    log.info("%s: retrying in %.1fs (retry %d of %d) after: %s", spec.label, delay, attempt + 1, spec.max_retries,
-             error)
-    return delay
 
 
 class CallCache:
@@ -96,10 +73,7 @@ class ModelCaller:
         # A provider that answers from the dataset row (pre-generated outputs) calls no model: nothing to cache
         # or share, and the same messages in two rows may hold two different answers.
         self.calls_a_model = getattr(provider, "calls_a_model", True)
-        self.semaphore = asyncio.Semaphore(spec.concurrency)
-        self.shared_limit = shared_limit  # the run's cap across all models, if set
-        self.pacer = RatePacer(spec.rpm) if spec.rpm else None
-        self.rng = random.Random()
+        self.limits = ModelLimits(spec, shared_limit)
         self.reached = False  # has the endpoint ever answered (anything, even an error status)?
         self.unreachable = 0
 
@@ -141,28 +115,27 @@ class ModelCaller:
         return completion, key, False
 
     async def _call(self, key: str, request: CompletionRequest, purpose: str) -> Completion:
-        attempt = 0
-        while True:
-            async with self.semaphore, self.shared_limit or contextlib.nullcontext():
-                # The rpm slot is taken last, once the call may start: a slot taken before waiting for the
-                # run-wide cap would be spent late, and several such calls would start at once.
-                if self.pacer:
-                    await self.pacer.wait()
-                try:
-                    completion = await self.provider.complete(request)
-                except ProviderError as e:
-                    self._record(key, purpose, None, e)
-                    self._stop_if_unreachable(e)
-                    error = e
-                else:
-                    self.reached = True
-                    if completion.billable:
-                        self._record(key, purpose, completion, None)
-                    return completion
-            delay = retry_delay(error, attempt, self.spec, self.rng)
-            self.progress.retries += 1
-            await asyncio.sleep(delay)
-            attempt += 1
+        async for attempt in retrying(self.spec, on_retry=self._count_retry):
+            with attempt:
+                return await self._attempt(key, request, purpose)
+        raise AssertionError("unreachable: the policy returns or raises")  # pragma: no cover
+
+    def _count_retry(self) -> None:
+        self.progress.retries += 1
+
+    async def _attempt(self, key: str, request: CompletionRequest, purpose: str) -> Completion:
+        """One try, within the model's limits."""
+        async with self.limits.slot():
+            try:
+                completion = await self.provider.complete(request)
+            except ProviderError as e:
+                self._record(key, purpose, None, e)
+                self._stop_if_unreachable(e)
+                raise
+            self.reached = True
+            if completion.billable:
+                self._record(key, purpose, completion, None)
+            return completion
 
     def _stop_if_unreachable(self, error: ProviderError) -> None:
         if not isinstance(error, UnreachableError):

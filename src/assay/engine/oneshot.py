@@ -1,31 +1,46 @@
-"""One model call outside a run (rubric quick tests, rubric generation, model smoke tests).
+"""A model asked outside a run (`assay rubric test`, rubric generation, `assay models test`).
 
-Same retry policy as a run (backoff with jitter, Retry-After as a floor, fatal errors fail fast), no cache and
-no store: the caller shows the answer to the user.
+The same limits (concurrency, rpm) and retry policy as a run; no cache and no store: the caller shows the answer
+to the user.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
+from collections.abc import Callable
+from typing import Any
 
 from assay.config.models import ModelSpec
-from assay.engine.calls import retry_delay
-from assay.errors import ProviderError
+from assay.engine.limits import ModelLimits
+from assay.engine.retry import retrying
 from assay.providers import Completion, CompletionRequest, create_provider
+
+
+class OneShot:
+    """One model's caller for a command. `complete` has the signature of a run's `ModelCaller.complete`, so the
+    judge is asked by the same code in both (`asking.ask_verdict`)."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.provider = create_provider(spec)
+        self.limits = ModelLimits(spec)
+
+    async def complete(self, request: CompletionRequest, *, purpose: str = "", extra: Any = None,
+                       usable: Callable[[str], bool] | None = None) -> tuple[Completion, None, bool]:
+        """(completion, no request hash, not cached); raises ProviderError when every try fails."""
+        async for attempt in retrying(self.spec):
+            with attempt:
+                async with self.limits.slot():
+                    return await self.provider.complete(request), None, False
+        raise AssertionError("unreachable: the policy returns or raises")  # pragma: no cover
+
+    async def aclose(self) -> None:
+        await self.provider.aclose()
 
 
 async def call_once(spec: ModelSpec, request: CompletionRequest) -> Completion:
     """Ask one model once (retrying retryable failures); raises ProviderError when every try fails."""
-    provider = create_provider(spec)
-    rng = random.Random()
+    caller = OneShot(spec)
     try:
-        attempt = 0
-        while True:
-            try:
-                return await provider.complete(request)
-            except ProviderError as e:
-                await asyncio.sleep(retry_delay(e, attempt, spec, rng))
-            attempt += 1
+        return (await caller.complete(request))[0]
     finally:
-        await provider.aclose()
+        await caller.aclose()

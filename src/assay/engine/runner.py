@@ -9,19 +9,27 @@ each pair in both orders. Items already done in this run (a resume) are skipped.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Iterator
+from typing import Any
 
 from assay.config.models import ModelSpec
 from assay.config.spec import EvalSpec
 from assay.dataset.records import Sample
+from assay.engine.asking import Tries, ask_verdict
 from assay.engine.calls import ModelCaller
 from assay.engine.progress import RunProgress
 from assay.errors import ProviderError, RubricError
-from assay.judge import (VerdictError, judge_messages, pairwise_messages, pairwise_schema, parse_pair_verdict,
-                         parse_verdict, verdict_schema)
-from assay.providers.base import Completion, CompletionRequest
+from assay.judge import (
+    judge_messages,
+    pairwise_messages,
+    pairwise_schema,
+    parse_pair_verdict,
+    parse_verdict,
+    verdict_schema,
+)
+from assay.providers.base import CompletionRequest
 from assay.rubric import Rubric
 from assay.store.store import NO_OUTPUT_ERROR, StoreWriter, now
 
@@ -32,22 +40,6 @@ def generation_messages(spec: ModelSpec, sample: Sample) -> list[dict[str, Any]]
     if spec.system_prompt is not None:
         messages = [{"role": "system", "content": spec.system_prompt}] + [m for m in messages if m["role"] != "system"]
     return messages
-
-
-def verdict_seed(judge: ModelSpec, repeat: int, attempt: int) -> int | None:
-    """The first try of repeat 0 is the judge's ordinary request. Later repeats, and retries after an unusable
-    answer, ask with distinct seeds, so a sampling judge gives an independent draw rather than the same answer."""
-    if repeat == 0 and attempt == 0:
-        return None
-    return (judge.seed or 0) + repeat + 1000 * attempt
-
-
-def _parses(parse: Any, text: str) -> bool:
-    try:
-        parse(text)
-    except VerdictError:
-        return False
-    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,21 +63,6 @@ class _PairJob:
     order: str        # "ab": model_a shown as response A; "ba": model_b shown as response A
     first: str        # the output shown as response A
     second: str
-
-
-@dataclass
-class _Attempts:
-    """What the tries at one verdict cost, whatever the outcome."""
-    raw: str | None = None
-    tokens_in: int = 0
-    tokens_out: int = 0
-    latency: float = 0.0
-
-    def add(self, completion: Completion) -> None:
-        self.tokens_in += completion.input_tokens or 0
-        self.tokens_out += completion.output_tokens or 0
-        self.latency += completion.latency_ms
-        self.raw = completion.text
 
 
 class RunEngine:
@@ -195,7 +172,7 @@ class RunEngine:
                                            gathered[first] or "", gathered[second] or "")
                             if gathered[a] is None or gathered[b] is None:
                                 self._pair_failed(job, "no outputs to compare: a candidate's generation failed",
-                                                  _Attempts())
+                                                  Tries())
                             else:
                                 yield job
 
@@ -229,37 +206,13 @@ class RunEngine:
     # -- judging ------------------------------------------------------------------------------------------
 
     async def _ask(self, judge: ModelSpec, messages: list[dict[str, Any]], schema: dict[str, Any], repeat: int,
-                   parse: Any, attempts: _Attempts) -> tuple[Any, str | None, bool, str | None]:
-        """Ask the judge until its answer parses: (verdict, request hash, cached, None), or (None, .., error).
-
-        Tries are numbered, each with its own seed. Tries answered before (this run or an earlier one) are taken
-        from the cache in order, good or bad, so a verdict mended by a later try is found again without a call;
-        after them, up to 1 + judge_retries new calls are made, even when the judge repeats a bad answer."""
-        problems: list[str] = []
-        caller = self.callers[judge.label]
-        calls_left = 1 + self.spec.settings.judge_retries
-        attempt = 0
-        while calls_left > 0:
-            request = CompletionRequest(messages=messages, json_schema=schema,
-                                        seed=verdict_seed(judge, repeat, attempt))
-            try:
-                completion, key, cached = await caller.complete(
-                    request, purpose="judge", extra={"repeat": repeat, "attempt": attempt},
-                    usable=lambda text: _parses(parse, text))
-            except ProviderError as e:
-                return None, None, False, f"judge call failed: {e}"
-            if not cached:
-                calls_left -= 1
-            attempts.add(completion)
-            try:
-                return parse(completion.text), key, cached, None
-            except VerdictError as e:
-                problems.append(f"try {attempt + 1}: {e}")
-            attempt += 1
-        return None, None, False, "unusable verdict: " + "; ".join(problems)
+                   parse: Any, attempts: Tries) -> tuple[Any, str | None, bool, str | None]:
+        """Ask the judge until its answer parses (`asking.ask_verdict`, as `assay rubric test` does)."""
+        return await ask_verdict(self.callers[judge.label], judge, messages, schema, repeat, parse, attempts,
+                                 self.spec.settings.judge_retries)
 
     async def _judge(self, job: _JudgeJob) -> None:
-        attempts = _Attempts()
+        attempts = Tries()
         try:
             messages = judge_messages(job.rubric, job.sample, job.output)
         except RubricError as e:
@@ -274,7 +227,7 @@ class RunEngine:
         self._write_judgment(job, "done", verdict.score, verdict.reasoning, None, key, cached, attempts)
 
     async def _judge_pair(self, job: _PairJob) -> None:
-        attempts = _Attempts()
+        attempts = Tries()
         try:
             messages = pairwise_messages(job.rubric, job.sample, job.first, job.second)
         except RubricError as e:
@@ -292,12 +245,12 @@ class RunEngine:
 
     # -- records ------------------------------------------------------------------------------------------
 
-    def _judgment_failed(self, job: _JudgeJob, error: str, attempts: _Attempts | None = None) -> None:
+    def _judgment_failed(self, job: _JudgeJob, error: str, attempts: Tries | None = None) -> None:
         self.progress.for_candidate(job.candidate).judgments_failed += 1
-        self._write_judgment(job, "failed", None, None, error, None, False, attempts or _Attempts())
+        self._write_judgment(job, "failed", None, None, error, None, False, attempts or Tries())
 
     def _write_judgment(self, job: _JudgeJob, status: str, score: float | None, reasoning: str | None,
-                        error: str | None, key: str | None, cached: bool, attempts: _Attempts) -> None:
+                        error: str | None, key: str | None, cached: bool, attempts: Tries) -> None:
         self.writer.put("judgments", {
             "run_id": self.run_id, "sample_id": job.sample.id, "candidate": job.candidate,
             "rubric": job.rubric.name, "judge": job.judge.label, "repeat": job.repeat,
@@ -305,13 +258,13 @@ class RunEngine:
             "error": error, "request_hash": key, "cached": cached, "created_at": now(),
             **self._usage(job.judge, attempts, cached)})
 
-    def _pair_failed(self, job: _PairJob, error: str, attempts: _Attempts) -> None:
+    def _pair_failed(self, job: _PairJob, error: str, attempts: Tries) -> None:
         self.progress.pairs_failed += 1
         self._write_pair(job, "failed", None, None, None, error, None, False, attempts)
 
     def _write_pair(self, job: _PairJob, status: str, winner: str | None, position: str | None,
                     reasoning: str | None, error: str | None, key: str | None, cached: bool,
-                    attempts: _Attempts) -> None:
+                    attempts: Tries) -> None:
         self.writer.put("pairwise", {
             "run_id": self.run_id, "sample_id": job.sample.id, "rubric": job.rubric.name, "judge": job.judge.label,
             "model_a": job.model_a, "model_b": job.model_b, "order": job.order, "repeat": job.repeat,
@@ -320,7 +273,7 @@ class RunEngine:
             **self._usage(job.judge, attempts, cached)})
 
     @staticmethod
-    def _usage(judge: ModelSpec, attempts: _Attempts, cached: bool) -> dict[str, Any]:
+    def _usage(judge: ModelSpec, attempts: Tries, cached: bool) -> dict[str, Any]:
         return {"raw": attempts.raw, "input_tokens": attempts.tokens_in or None,
                 "output_tokens": attempts.tokens_out or None, "latency_ms": attempts.latency or None,
                 "cost": None if cached else judge.cost(attempts.tokens_in, attempts.tokens_out)}

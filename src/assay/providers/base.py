@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import email.utils
 import os
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -115,7 +114,7 @@ def probe(spec: ModelSpec, url: str, headers: dict[str, str], *, shown: str) -> 
         reason = e.reason
         detail = reason.strerror if isinstance(reason, OSError) and reason.strerror else str(reason)
         raise EndpointError(f"{where}can't connect to {shown} ({detail}); {hint}") from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         raise EndpointError(f"{where}{shown} did not answer GET {url} within "
                             f"{min(CHECK_TIMEOUT_S, spec.timeout_s):g}s; {hint}") from None
     except OSError as e:  # a connection reset or refused mid-request

@@ -15,12 +15,13 @@ from typing import Any
 
 from assay.config import ModelSpec
 from assay.dataset import Sample
-from assay.errors import DatasetError, ProviderError, RubricError
+from assay.errors import DatasetError, RubricError
 from assay.rubric.model import Rubric
 
 # In a pairwise test, the two outputs are named by their options; the orders by what is shown as response A.
 PAIR_OUTPUTS = {"ab": {"A": "output", "B": "output_b"}, "ba": {"A": "output_b", "B": "output"}}
 ORDERS = ("ab", "ba")
+JUDGE_RETRIES = 2  # as a run's default `judge_retries`
 
 
 @dataclass(frozen=True)
@@ -67,66 +68,69 @@ def output_to_judge(rub: Rubric, sample: Sample, output: str | None, picked: str
                        "--output TEXT")
 
 
-async def _ask_all(spec: ModelSpec, calls: Sequence[tuple[Any, Callable[[str], Any]]]) -> list[dict[str, Any]]:
-    """Ask the judge every (request, parse) at once (within its concurrency): {ok, verdict | error, raw} each."""
-    from assay.engine.oneshot import call_once
-    from assay.judge import VerdictError
+Ask = tuple[list[dict[str, Any]], dict[str, Any], int, Callable[[str], Any]]  # messages, schema, repeat, parse
 
-    gate = asyncio.Semaphore(spec.concurrency)
 
-    async def one(request: Any, parse: Callable[[str], Any]) -> dict[str, Any]:
-        async with gate:
-            try:
-                completion = await call_once(spec, request)
-            except ProviderError as e:
-                return {"ok": False, "error": f"call failed: {e}", "raw": None}
-        try:
-            verdict = parse(completion.text)
-        except VerdictError as e:
-            return {"ok": False, "error": f"unparseable verdict: {e}", "raw": completion.text}
-        return {"ok": True, "verdict": verdict, "raw": completion.text}
+async def _ask_all(spec: ModelSpec, calls: Sequence[Ask], retries: int) -> list[dict[str, Any]]:
+    """Ask the judge for every (messages, schema, repeat, parse) at once, as a run asks it (`ask_verdict`: the
+    repeat's seeds, a verdict that can't be parsed asked again up to `retries` times, the entry's limits and
+    retry policy): {ok, verdict | error, raw, tries} each."""
+    from assay.engine.asking import Tries, ask_verdict
+    from assay.engine.oneshot import OneShot
 
-    return list(await asyncio.gather(*(one(request, parse) for request, parse in calls)))
+    caller = OneShot(spec)
+
+    async def one(messages: list[dict[str, Any]], schema: dict[str, Any], repeat: int,
+                  parse: Callable[[str], Any]) -> dict[str, Any]:
+        tries = Tries()
+        verdict, _, _, error = await ask_verdict(caller, spec, messages, schema, repeat, parse, tries, retries)
+        if error is not None:
+            return {"ok": False, "error": error, "raw": tries.raw, "tries": tries.count}
+        return {"ok": True, "verdict": verdict, "raw": tries.raw, "tries": tries.count}
+
+    try:
+        return list(await asyncio.gather(*(one(*call) for call in calls)))
+    finally:
+        await caller.aclose()
 
 
 def _seeds(spec: ModelSpec, k: int) -> list[int | None]:
-    """The seed of each repeat, as in a run: repeat 0 is the judge's ordinary request, later repeats ask with
-    distinct seeds so a sampling judge gives independent draws rather than K copies of one answer."""
-    from assay.engine.runner import verdict_seed
+    """The seed of each repeat's first try, as in a run: repeat 0 is the judge's ordinary request, later repeats
+    ask with distinct seeds so a sampling judge gives independent draws rather than K copies of one answer."""
+    from assay.engine.asking import verdict_seed
 
     return [verdict_seed(spec, i, 0) for i in range(k)]
 
 
 async def _judge_repeatedly(spec: ModelSpec, rub: Rubric, messages: list[dict[str, Any]],
-                            k: int) -> list[dict[str, Any]]:
+                            k: int, retries: int) -> list[dict[str, Any]]:
     from assay.judge import parse_verdict, verdict_schema
-    from assay.providers import CompletionRequest
 
     schema = verdict_schema(rub)
     seeds = _seeds(spec, k)
-    answers = await _ask_all(spec, [(CompletionRequest(messages=messages, json_schema=schema, seed=seed),
-                                     lambda text: parse_verdict(text, rub)) for seed in seeds])
+    answers = await _ask_all(spec, [(messages, schema, i, lambda text: parse_verdict(text, rub)) for i in range(k)],
+                             retries)
     results = []
     for i, (seed, a) in enumerate(zip(seeds, answers), 1):
         if a["ok"]:
             results.append({"attempt": i, "seed": seed, "ok": True, "score": a["verdict"].score,
-                            "reasoning": a["verdict"].reasoning, "raw": a["raw"]})
+                            "reasoning": a["verdict"].reasoning, "raw": a["raw"], "tries": a["tries"]})
         else:
-            results.append({"attempt": i, "seed": seed, "ok": False, "error": a["error"], "raw": a["raw"]})
+            results.append({"attempt": i, "seed": seed, "ok": False, "error": a["error"], "raw": a["raw"],
+                            "tries": a["tries"]})
     return results
 
 
-async def _judge_pairs(spec: ModelSpec, messages: dict[str, list[dict[str, Any]]], k: int) -> list[dict[str, Any]]:
+async def _judge_pairs(spec: ModelSpec, messages: dict[str, list[dict[str, Any]]], k: int,
+                       retries: int) -> list[dict[str, Any]]:
     """Each repeat asks for both orders (--output shown as response A, then --output-b shown as response A),
     with the repeat's seed, as a run does. A verdict is reported by position and by the output it prefers."""
     from assay.judge import pairwise_schema, parse_pair_verdict
-    from assay.providers import CompletionRequest
 
     schema = pairwise_schema()
     seeds = _seeds(spec, k)
-    calls = [(CompletionRequest(messages=messages[order], json_schema=schema, seed=seed), parse_pair_verdict)
-             for seed in seeds for order in ORDERS]
-    answers = await _ask_all(spec, calls)
+    answers = await _ask_all(spec, [(messages[order], schema, i, parse_pair_verdict)
+                                    for i in range(k) for order in ORDERS], retries)
     results = []
     for i, seed in enumerate(seeds):
         entry: dict[str, Any] = {"attempt": i + 1, "seed": seed}
@@ -135,9 +139,9 @@ async def _judge_pairs(spec: ModelSpec, messages: dict[str, list[dict[str, Any]]
             if a["ok"]:
                 winner = a["verdict"].winner
                 entry[order] = {"ok": True, "winner": winner, "preferred": PAIR_OUTPUTS[order].get(winner, "tie"),
-                                "reasoning": a["verdict"].reasoning, "raw": a["raw"]}
+                                "reasoning": a["verdict"].reasoning, "raw": a["raw"], "tries": a["tries"]}
             else:
-                entry[order] = {"ok": False, "error": a["error"], "raw": a["raw"]}
+                entry[order] = {"ok": False, "error": a["error"], "raw": a["raw"], "tries": a["tries"]}
         both = entry["ab"]["ok"] and entry["ba"]["ok"]
         entry["flipped"] = entry["ab"]["preferred"] != entry["ba"]["preferred"] if both else None
         results.append(entry)
@@ -163,12 +167,14 @@ def _repeat_notes(spec: ModelSpec, repeat: int, agreed: bool, what: str) -> list
     return [note]
 
 
-def try_score(spec: ModelSpec, rub: Rubric, sample: Sample, output: str, repeat: int) -> ScoreTrial:
-    """Ask the judge `repeat` times to score `output` on `sample` with a scoring rubric."""
+def try_score(spec: ModelSpec, rub: Rubric, sample: Sample, output: str, repeat: int,
+              retries: int = JUDGE_RETRIES) -> ScoreTrial:
+    """Ask the judge `repeat` times to score `output` on `sample` with a scoring rubric (each verdict asked again
+    up to `retries` times when it can't be parsed, as in a run)."""
     from assay.judge import judge_messages
 
     messages = judge_messages(rub, sample, output)
-    results = asyncio.run(_judge_repeatedly(spec, rub, messages, repeat))
+    results = asyncio.run(_judge_repeatedly(spec, rub, messages, repeat, retries))
     scores = [r["score"] for r in results if r["ok"]]
     summary: dict[str, Any] = {"n": len(results), "scored": len(scores), "failed": len(results) - len(scores)}
     if scores:
@@ -178,13 +184,15 @@ def try_score(spec: ModelSpec, rub: Rubric, sample: Sample, output: str, repeat:
     return ScoreTrial(messages, results, summary, notes)
 
 
-def try_pair(spec: ModelSpec, rub: Rubric, sample: Sample, output_a: str, output_b: str, repeat: int) -> PairTrial:
-    """Ask a pairwise judge `repeat` times to compare `output_a` with `output_b`, each time in both orders."""
+def try_pair(spec: ModelSpec, rub: Rubric, sample: Sample, output_a: str, output_b: str, repeat: int,
+             retries: int = JUDGE_RETRIES) -> PairTrial:
+    """Ask a pairwise judge `repeat` times to compare `output_a` with `output_b`, each time in both orders (each
+    verdict asked again up to `retries` times when it can't be parsed, as in a run)."""
     from assay.judge import pairwise_messages
 
     messages = {"ab": pairwise_messages(rub, sample, output_a, output_b),
                 "ba": pairwise_messages(rub, sample, output_b, output_a)}
-    results = asyncio.run(_judge_pairs(spec, messages, repeat))
+    results = asyncio.run(_judge_pairs(spec, messages, repeat, retries))
     verdicts = [r[order] for r in results for order in ORDERS]
     parsed = [v for v in verdicts if v["ok"]]
     pairs = [r for r in results if r["flipped"] is not None]
