@@ -113,7 +113,7 @@ def test_resume_mends_a_verdict_that_failed_to_parse(project: Project) -> None:
 
 def test_retries_and_repeats_ask_with_distinct_seeds() -> None:
     from assay.config import ModelSpec
-    from assay.engine.runner import verdict_seed
+    from assay.engine.asking import verdict_seed
     from assay.providers import CompletionRequest
     from assay.providers.openai import OpenAIProvider
 
