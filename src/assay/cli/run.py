@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.live import Live
@@ -70,13 +71,15 @@ def run(ctx: click.Context, spec: Path | None, resume_id: str | None, no_cache: 
 def runs(ctx: click.Context, as_json: bool) -> None:
     """List runs with their dataset, models, judge, status and counts (judged: scores and pairwise verdicts)."""
     store = open_store(ctx)
-    rows = []
-    for r in store.list_runs():
-        counts = store.run_counts(r.id)
-        rows.append({"id": r.id, "name": r.name, "created_at": r.created_at, "status": r.status,
-                     "dataset": f"{r.spec['dataset']['name']}@{r.spec['dataset']['version']}",
-                     "candidates": [c["label"] for c in r.spec["candidates"]], "judges": [j["label"] for j in r.spec["judges"]],
-                     "rubrics": [x["name"] for x in r.spec["rubrics"]],
+    rows: list[dict[str, Any]] = []
+    for info in store.list_runs():
+        counts = store.run_counts(info.id)
+        spec = info.spec
+        rows.append({"id": info.id, "name": info.name, "created_at": info.created_at, "status": info.status,
+                     "dataset": f"{spec['dataset']['name']}@{spec['dataset']['version']}",
+                     "candidates": [c["label"] for c in spec["candidates"]],
+                     "judges": [j["label"] for j in spec["judges"]],
+                     "rubrics": [x["name"] for x in spec["rubrics"]],
                      "outputs": counts["outputs"], "judgments": counts["judgments"],
                      "pairwise": counts.get("pairwise", {})})
     if as_json:

@@ -20,9 +20,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from assay.dataset.csvfile import csv_records, read_header
 from assay.dataset.textfile import read_lines
@@ -204,4 +205,4 @@ def read_label_file(path: str | Path) -> LabelFile:
     return result
 
 
-__all__ = ["LabelFile", "LabelRow", "MISSING", "describe_value", "number_of", "read_label_file"]
+__all__ = ["MISSING", "LabelFile", "LabelRow", "describe_value", "number_of", "read_label_file"]

@@ -10,9 +10,10 @@ controlled.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from statistics import median
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -26,11 +26,11 @@ from .ranking import RANKING_RULE, RankComparison, RankedModel, Ranking, group_r
 from .sentence import format_p, verdict_sentence
 
 __all__ = [
+    "RANKING_RULE",
     "Agreement",
     "BTScore",
     "LengthControlled",
     "PairedComparison",
-    "RANKING_RULE",
     "RankComparison",
     "RankedModel",
     "Ranking",

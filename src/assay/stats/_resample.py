@@ -14,6 +14,7 @@ Two tricks keep these fast without changing the statistics:
 from __future__ import annotations
 
 import numpy as np
+
 from ._dist import norm_cdf, norm_ppf, t_ppf
 
 # Above this many distinct values, resample indices instead of multinomial counts.
@@ -30,7 +31,8 @@ def bootstrap_means(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.
     values, counts = np.unique(x, return_counts=True)
     if values.size <= _MAX_DISTINCT_FOR_COUNTS or values.size * 4 <= n:
         draws = rng.multinomial(n, counts / n, size=n_boot)
-        return draws @ values / n
+        means: np.ndarray = draws @ values / n
+        return means
     out = np.empty(n_boot)
     rows = max(1, _CHUNK_ELEMENTS // n)
     for start in range(0, n_boot, rows):
@@ -103,12 +105,12 @@ def sign_flip_p_value(d: np.ndarray, n_perm: int, rng: np.random.Generator) -> t
         patterns = np.arange(2 ** m, dtype=np.int64)
         bits = ((patterns[:, None] >> np.arange(m)) & 1).astype(float)
         sums = (2.0 * bits - 1.0) @ np.abs(nz)
-        hits = np.count_nonzero(np.abs(sums) >= observed - tol)
+        hits = int(np.count_nonzero(np.abs(sums) >= observed - tol))
         return float(hits / 2 ** m), True, 2 ** m
     if absvals.size <= _MAX_DISTINCT_FOR_COUNTS:
         k = rng.binomial(counts, 0.5, size=(n_perm, absvals.size))
         sums = (2.0 * k - counts) @ absvals
-        hits = np.count_nonzero(np.abs(sums) >= observed - tol)
+        hits = int(np.count_nonzero(np.abs(sums) >= observed - tol))
     else:
         hits = 0
         mag = np.abs(nz)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -91,7 +92,7 @@ def _ordinal_delta2(n_c: np.ndarray) -> np.ndarray:
     hi = np.maximum.outer(np.arange(k), np.arange(k))
     between = cum[hi + 1] - cum[lo]
     d = between - (n_c[:, None] + n_c[None, :]) / 2.0
-    out = d * d
+    out: np.ndarray = d * d
     np.fill_diagonal(out, 0.0)
     return out
 

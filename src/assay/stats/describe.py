@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def describe(scores: Sequence[float | None], *, scale: tuple[float, float] | Non
     if n == 0:
         empty: dict[Any, int] = {}
         if scale is not None and float(scale[0]).is_integer() and float(scale[1]).is_integer():
-            empty = {level: 0 for level in range(int(scale[0]), int(scale[1]) + 1)}
+            empty = dict.fromkeys(range(int(scale[0]), int(scale[1]) + 1), 0)
         return ScoreSummary(n=0, mean=None, median=None, sd=None, min=None, max=None, ci_low=None, ci_high=None,
                             ci_method="none (no scores)", histogram=empty)
     mean = float(x.mean())

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -70,8 +70,8 @@ def _test_name(exact: bool, patterns: int) -> str:
     return f"paired permutation test (sign-flip), {patterns} resamples"
 
 
-def paired_difference(a: Sequence[float | None], b: Sequence[float | None], *, seed: int = 0,
-                      n_boot: int = 10000, n_perm: int | None = None, alpha: float = 0.05,
+def paired_difference(a: Sequence[float | None] | np.ndarray, b: Sequence[float | None] | np.ndarray, *,
+                      seed: int = 0, n_boot: int = 10000, n_perm: int | None = None, alpha: float = 0.05,
                       power: float = 0.8) -> PairedComparison:
     """Compare two models' scores on the same samples: ``a[i]`` and ``b[i]`` are scores on sample i.
 
@@ -104,10 +104,10 @@ def paired_difference(a: Sequence[float | None], b: Sequence[float | None], *, s
     mean_diff = float(d.mean())
     rng = np.random.default_rng(seed)
     sd = float(d.std(ddof=1)) if n >= 2 else None
+    ci_low: float | None = None
+    ci_high: float | None = None
     if n >= 2:
         ci_low, ci_high = bca_mean_interval(d, n_boot, rng)
-    else:
-        ci_low = ci_high = None
     p, exact, patterns = sign_flip_p_value(d, n_perm, rng)
     effect = mean_diff / sd if sd is not None and sd > 0 else None
     mde = min_detectable_difference(sd, n, alpha=alpha, power=power) if sd is not None and sd > 0 else None

@@ -9,8 +9,8 @@ rate here is the mean outcome.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -28,7 +28,8 @@ def _outcomes(outcomes: Sequence[float | None], *, name: str = "outcomes") -> np
     bad = (arr < -_TIE_TOL) | (arr > 1 + _TIE_TOL)
     if bad.any():
         raise ValueError(f"{name} must be in [0, 1] (1 = A better, 0.5 = tie, 0 = B better); got {arr[bad][0]}")
-    return np.clip(arr, 0.0, 1.0)
+    clipped: np.ndarray = np.clip(arr, 0.0, 1.0)
+    return clipped
 
 
 def tally(outcomes: np.ndarray) -> tuple[int, int, int]:
@@ -176,17 +177,18 @@ def _fit_bt(wins: np.ndarray, games: np.ndarray, pi: np.ndarray, pj: np.ndarray,
         theta = theta + step
         if float(np.abs(step).max()) < tol:
             break
-    return theta - theta.mean(axis=1, keepdims=True)
+    centred: np.ndarray = theta - theta.mean(axis=1, keepdims=True)
+    return centred
 
 
 def bradley_terry(comparisons: Sequence[tuple[str, str, float]], *, n_boot: int = 1000, seed: int = 0,
                   prior: float = 0.5) -> list[BTScore]:
     """Bradley-Terry strengths from ``(model_i, model_j, outcome_for_i)`` comparisons, best first.
 
-    Outcome 1 = i won, 0.5 = tie (half a win each way), 0 = j won, anything between a partial win. Strengths are the maximum-likelihood
-    log-strengths with a small regularizing prior (each model gets ``prior`` virtual wins and losses against
-    a reference opponent, so undefeated models stay finite), fitted by Newton's method. 95% CIs: percentile
-    bootstrap over comparisons (``n_boot`` resamples, ``seed``), refitting each resample.
+    Outcome 1 = i won, 0.5 = tie (half a win each way), 0 = j won, anything between a partial win. Strengths
+    are the maximum-likelihood log-strengths with a small regularizing prior (each model gets ``prior`` virtual
+    wins and losses against a reference opponent, so undefeated models stay finite), fitted by Newton's method.
+    95% CIs: percentile bootstrap over comparisons (``n_boot`` resamples, ``seed``), refitting each resample.
     """
     if prior < 0:
         raise ValueError("prior must be >= 0")
@@ -327,7 +329,8 @@ def _fit_glm(y: np.ndarray, feature: np.ndarray, counts: np.ndarray, penalty: fl
 
 def _controlled(theta: np.ndarray, u: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Mean over instructions (weighted by counts) of the predicted win rate with the length term at zero."""
-    return (counts * _sigmoid(theta[:, :1] + u)).sum(axis=1) / counts.sum(axis=1)
+    rates: np.ndarray = (counts * _sigmoid(theta[:, :1] + u)).sum(axis=1) / counts.sum(axis=1)
+    return rates
 
 
 def length_controlled_win_rate(outcomes: Sequence[float], len_diff: Sequence[float], *, seed: int = 0,
@@ -337,10 +340,10 @@ def length_controlled_win_rate(outcomes: Sequence[float], len_diff: Sequence[flo
     Each comparison i is one instruction. The fit: logit P(A preferred on i) = model_coef + length_coef *
     tanh(len_diff_i / sd(len_diff)) + u_i, the outcome used as a soft label (ties: half a win, half a loss),
     u_i the instruction's own term with a Gaussian prior of sd ``instruction_prior_sd`` on the log-odds scale
-    (a ridge penalty), the length term a weak one (sd ``LENGTH_PRIOR_SD``), the model term none. The controlled win rate is the mean over
-    instructions of sigmoid(model_coef + u_i): the length term set to zero. With no length differences it
-    equals the raw rate. 95% CI: percentile bootstrap over comparisons (``n_boot``, ``seed``), refitting each
-    resample. Comparisons with a missing outcome or length are dropped.
+    (a ridge penalty), the length term a weak one (sd ``LENGTH_PRIOR_SD``), the model term none. The controlled
+    win rate is the mean over instructions of sigmoid(model_coef + u_i): the length term set to zero. With no
+    length differences it equals the raw rate. 95% CI: percentile bootstrap over comparisons (``n_boot``,
+    ``seed``), refitting each resample. Comparisons with a missing outcome or length are dropped.
     """
     if instruction_prior_sd <= 0:
         raise ValueError("instruction_prior_sd must be > 0")

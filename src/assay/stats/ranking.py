@@ -17,12 +17,13 @@ the worst model together. Models with no scores at all are listed in ``unranked`
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
-from ._dist import t_ppf, t_sf
 
+from ._dist import t_ppf, t_sf
 from ._records import Record, fnum, to_float_array
 from .multiple import holm
 from .paired import PairedComparison, paired_difference
@@ -112,18 +113,18 @@ def rank_models(scores_by_model: Mapping[str, Sequence[float | None]], *, paired
     order = sorted(means, key=lambda m: (-means[m], m))
 
     pairs: list[tuple[str, str]] = [(order[i], order[j]) for i in range(len(order)) for j in range(i + 1, len(order))]
-    raw: list[dict] = []
+    raw: list[dict[str, Any]] = []
     for ma, mb in pairs:
         xa, xb = arrays[ma], arrays[mb]
         if paired:
             cmp = paired_difference(xa, xb, seed=seed, n_boot=n_boot)
-            raw.append(dict(model_a=ma, model_b=mb, n=cmp.n, mean_diff=cmp.mean_diff, ci_low=cmp.ci_low,
-                            ci_high=cmp.ci_high, p_value=cmp.p_value, test=cmp.test, comparison=cmp))
+            raw.append({"model_a": ma, "model_b": mb, "n": cmp.n, "mean_diff": cmp.mean_diff, "ci_low": cmp.ci_low,
+                        "ci_high": cmp.ci_high, "p_value": cmp.p_value, "test": cmp.test, "comparison": cmp})
         else:
             a, b = xa[~np.isnan(xa)], xb[~np.isnan(xb)]
             diff, lo, hi, p, test = _welch(a, b)
-            raw.append(dict(model_a=ma, model_b=mb, n=int(a.size + b.size), mean_diff=fnum(diff), ci_low=fnum(lo),
-                            ci_high=fnum(hi), p_value=fnum(p), test=test, comparison=None))
+            raw.append({"model_a": ma, "model_b": mb, "n": int(a.size + b.size), "mean_diff": fnum(diff),
+                        "ci_low": fnum(lo), "ci_high": fnum(hi), "p_value": fnum(p), "test": test, "comparison": None})
     tested = [i for i, r in enumerate(raw) if r["p_value"] is not None]
     adjusted = holm([raw[i]["p_value"] for i in tested])
     adj_by_index = dict(zip(tested, adjusted))
