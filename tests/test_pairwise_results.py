@@ -97,3 +97,28 @@ def test_results_are_correct_when_only_some_pairs_were_judged(project: Project) 
     assert rates == {("base", "y"): 0.0, ("base", "z"): 1.0}
     assert [s["model"] for s in section["bradley_terry"]] == ["y", "base", "z"]
     assert "base" in project.cli("results", run_id).output
+
+
+def test_results_and_compare_are_typed_records_with_the_json_every_view_shows(project: Project) -> None:
+    from assay.report.compare import compare_report, compare_runs
+    from assay.report.records import CompareReport, PairwiseResult, RubricResult, RunResults
+    from assay.report.results import results_report, run_results
+    from assay.store import Store
+
+    spec = project.spec(candidates=["strong", "weak"], rubrics=["quality.yaml", PAIRWISE])
+    first = project.run_json(spec)
+    second = project.run_json(spec, "--no-cache")
+    store = Store(project.db)
+    try:
+        report = results_report(store, first["run"]["id"])
+        assert isinstance(report, RunResults) and isinstance(report.rubrics[0], RubricResult)
+        assert isinstance(report.pairwise[0], PairwiseResult) and report.pairwise[0].pairs[0].win.rate == 1.0
+        data = report.to_dict()
+        assert data == run_results(store, first["run"]["id"]) == json.loads(json.dumps(data, allow_nan=False))
+        assert data == first  # what `assay run --json` printed
+        cmp = compare_report(store, first["run"]["id"], second["run"]["id"])
+        assert isinstance(cmp, CompareReport) and cmp.comparisons[0].stats is not None
+        assert cmp.to_dict() == compare_runs(store, first["run"]["id"], second["run"]["id"])
+        assert cmp.to_dict()["comparisons"][0]["mean_after"] == 8.0
+    finally:
+        store.close()

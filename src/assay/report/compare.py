@@ -1,15 +1,17 @@
 """Comparing the same model across two runs (before and after a prompt or model change), paired over the
-samples both runs scored. Refuses runs whose rubric or judge versions differ, unless forced."""
+samples both runs scored. Refuses runs whose rubric or judge versions differ, unless forced. Returns typed
+records (`report.records.CompareReport`) and their JSON."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from assay.errors import AssayError
+from assay.report.records import CompareReport, ModelChange, RunComparison, RunRef, Worse
 from assay.report.results import ALPHA, RESULTS_SCHEMA_VERSION, Scores, _identity, load_scores
 from assay.report.verdicts import paired_verdicts
 from assay.rubric import Rubric
-from assay.stats import format_p, holm, paired_difference
+from assay.stats import PairedComparison, format_p, holm, paired_difference
 from assay.store.store import RunInfo, Store
 
 
@@ -54,6 +56,13 @@ def _model_pairs(a: RunInfo, b: RunInfo, model: str | None) -> list[tuple[str, s
 
 def compare_runs(store: Store, run_a: str, run_b: str, *, model: str | None = None, force: bool = False,
                  fail_if_worse: float | None = None, seed: int = 0) -> dict[str, Any]:
+    """The comparison of two runs as the JSON-ready dict every view shows (`compare_report(...).to_dict()`)."""
+    return compare_report(store, run_a, run_b, model=model, force=force, fail_if_worse=fail_if_worse,
+                          seed=seed).to_dict()
+
+
+def compare_report(store: Store, run_a: str, run_b: str, *, model: str | None = None, force: bool = False,
+                   fail_if_worse: float | None = None, seed: int = 0) -> CompareReport:
     """Run B (after) against run A (before): per rubric and model, the paired difference B − A."""
     a, b = store.get_run(run_a), store.get_run(run_b)
     warnings: list[str] = []
@@ -81,78 +90,82 @@ def compare_runs(store: Store, run_a: str, run_b: str, *, model: str | None = No
     if b.spec.get("settings", {}).get("aggregate", "mean") != rule:
         warnings.append("the runs combine several verdicts per output by different rules; the first run's "
                         f"rule ({rule}) is used for both")
-    entries: list[dict[str, Any]] = []
+    pairs = _model_pairs(a, b, model)
+    found: list[tuple[str, str, str, int, PairedComparison | None]] = []
     for rubric in shared:
-        for before, after in _model_pairs(a, b, model):
+        for before, after in pairs:
             x_after, x_before = paired_verdicts(scores_b.raw[rubric][after], scores_a.raw[rubric][before], rule)
-            entry: dict[str, Any] = {
-                "rubric": rubric, "before": before, "after": after, "n_shared": len(x_after),
-                "failed_before": scores_a.failed[rubric][before], "failed_after": scores_b.failed[rubric][after]}
-            if len(x_after) >= 2:
-                entry["_cmp"] = paired_difference(x_after, x_before, seed=seed)
-            entries.append(entry)
-    tested = [e for e in entries if "_cmp" in e and e["_cmp"].p_value is not None]
-    adjusted = holm([e["_cmp"].p_value for e in tested]) if tested else []
+            cmp = paired_difference(x_after, x_before, seed=seed) if len(x_after) >= 2 else None
+            found.append((rubric, before, after, len(x_after), cmp))
+    tested = [i for i, f in enumerate(found) if f[4] is not None and f[4].p_value is not None]
+    adjusted = dict(zip(tested, holm([found[i][4].p_value for i in tested]))) if tested else {}  # type: ignore[union-attr,misc]
     several = len(tested) > 1
-    for entry, p_adj in zip(tested, adjusted):
-        entry["p_value_adjusted"] = p_adj
-    worse = []
-    for entry in entries:
-        cmp = entry.pop("_cmp", None)
+    entries: list[RunComparison] = []
+    worse: list[Worse] = []
+    for i, (rubric, before, after, n, cmp) in enumerate(found):
+        failed_before, failed_after = scores_a.failed[rubric][before], scores_b.failed[rubric][after]
         if cmp is None:
-            entry["sentence"] = f"On {entry['rubric']}, the runs share too few scored samples ({entry['n_shared']})."
-            entry["significant"] = False
+            entries.append(RunComparison(rubric=rubric, before=before, after=after, n_shared=n,
+                                         failed_before=failed_before, failed_after=failed_after, significant=False,
+                                         sentence=f"On {rubric}, the runs share too few scored samples ({n})."))
             if fail_if_worse is not None:  # a gate must not pass a run it could not check
-                worse.append({**entry, "mean_diff": None,
-                              "reason": "too few samples scored in both runs to check"})
+                worse.append(Worse(rubric=rubric, model=after, mean_diff=None,
+                                   reason="too few samples scored in both runs to check"))
             continue
-        p_adj = entry.get("p_value_adjusted")
-        stats = cmp.to_dict()
-        # paired_difference(after, before): its "a" is the after run. Name the sides for what they are.
-        stats["mean_after"], stats["mean_before"] = stats.pop("mean_a"), stats.pop("mean_b")
-        stats["better_after"], stats["same"], stats["worse_after"] = stats.pop("wins"), stats.pop("ties"), \
-            stats.pop("losses")
-        entry.update(stats)
-        entry["significant"] = cmp.significant(ALPHA, p_adj if several else None)
-        entry["sentence"] = _sentence(entry, cmp, p_adj if several else None)
-        if fail_if_worse is not None and entry["significant"] and cmp.mean_diff < -fail_if_worse:
-            worse.append({**entry, "reason": f"significantly worse by more than {fail_if_worse:g}"})
-    return {
-        "schema_version": RESULTS_SCHEMA_VERSION,
-        "before": {"id": a.id, "name": a.name, "dataset": a.spec["dataset"]},
-        "after": {"id": b.id, "name": b.name, "dataset": b.spec["dataset"]},
-        "models": _models_changed(a, b, _model_pairs(a, b, model)),
-        "warnings": warnings, "comparisons": entries,
-        "adjustment": f"Holm over {len(tested)} comparison(s)" if several else "none (a single comparison)",
-        "fail_if_worse": fail_if_worse,
-        "worse": [{"rubric": e["rubric"], "model": e["after"], "mean_diff": e["mean_diff"], "reason": e["reason"]}
-                  for e in worse],
-        "method": "paired over samples (by id) scored in both runs; difference = after − before; significant = "
-                  "adjusted p < 0.05 and 95% CI excluding zero; --fail-if-worse DELTA fails when a difference is "
-                  "significant and below −DELTA, or when too few samples were scored in both runs to check",
-    }
+        p_adj = adjusted.get(i)
+        used = p_adj if several else None
+        significant = cmp.significant(ALPHA, used)
+        entries.append(RunComparison(rubric=rubric, before=before, after=after, n_shared=n,
+                                     failed_before=failed_before, failed_after=failed_after, stats=cmp,
+                                     p_value_adjusted=p_adj, significant=significant,
+                                     sentence=_sentence(rubric, before, after, significant, cmp, used)))
+        if fail_if_worse is not None and significant and cmp.mean_diff is not None and \
+                cmp.mean_diff < -fail_if_worse:
+            worse.append(Worse(rubric=rubric, model=after, mean_diff=cmp.mean_diff,
+                               reason=f"significantly worse by more than {fail_if_worse:g}"))
+    return CompareReport(
+        schema_version=RESULTS_SCHEMA_VERSION,
+        before=RunRef(id=a.id, name=a.name, dataset=a.spec["dataset"]),
+        after=RunRef(id=b.id, name=b.name, dataset=b.spec["dataset"]),
+        models=_models_changed(a, b, pairs), warnings=warnings, comparisons=entries,
+        adjustment=f"Holm over {len(tested)} comparison(s)" if several else "none (a single comparison)",
+        fail_if_worse=fail_if_worse, worse=worse,
+        method="paired over samples (by id) scored in both runs; difference = after − before; significant = "
+               "adjusted p < 0.05 and 95% CI excluding zero; --fail-if-worse DELTA fails when a difference is "
+               "significant and below −DELTA, or when too few samples were scored in both runs to check",
+    )
 
 
-def _sentence(entry: dict[str, Any], cmp: Any, p_adj: float | None) -> str:
+def _sentence(rubric: str, before: str, after: str, significant: bool, cmp: PairedComparison,
+              p_adj: float | None) -> str:
     """Before/after in one sentence: the direction in words, the means, the difference with its CI."""
-    model = entry["after"] if entry["after"] == entry["before"] else f"{entry['before']} → {entry['after']}"
-    p_text = format_p(p_adj if p_adj is not None else cmp.p_value) + (", Holm-adjusted" if p_adj is not None else "")
-    diff = (f"{cmp.mean_diff:+.2f} (95% CI {cmp.ci_low:+.2f} to {cmp.ci_high:+.2f}; {p_text}; "
-            f"{cmp.mean_b:.2f} → {cmp.mean_a:.2f}, n = {cmp.n})")
-    if entry["significant"]:
-        word = "better" if cmp.mean_diff > 0 else "worse"
-        return f"On {entry['rubric']}, {model} is {word} after than before: {diff}."
-    return f"On {entry['rubric']}, the data can't tell {model} before and after apart: {diff}."
+    model = after if after == before else f"{before} → {after}"
+    p = p_adj if p_adj is not None else cmp.p_value
+    p_text = ("p = —" if p is None else format_p(p)) + (", Holm-adjusted" if p_adj is not None else "")
+    diff = (f"{_signed(cmp.mean_diff)} (95% CI {_signed(cmp.ci_low)} to {_signed(cmp.ci_high)}; {p_text}; "
+            f"{_plain(cmp.mean_b)} → {_plain(cmp.mean_a)}, n = {cmp.n})")
+    if significant:
+        word = "better" if (cmp.mean_diff or 0) > 0 else "worse"
+        return f"On {rubric}, {model} is {word} after than before: {diff}."
+    return f"On {rubric}, the data can't tell {model} before and after apart: {diff}."
 
 
-def _models_changed(a: RunInfo, b: RunInfo, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _signed(x: float | None) -> str:
+    return "—" if x is None else f"{x:+.2f}"
+
+
+def _plain(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}"
+
+
+def _models_changed(a: RunInfo, b: RunInfo, pairs: list[tuple[str, str]]) -> list[ModelChange]:
     """What each followed candidate was in each run, so a changed model under a kept label is visible."""
     from assay.config.models import ModelSpec
 
     spec_a = {c["label"]: ModelSpec.model_validate(c) for c in a.spec["candidates"]}
     spec_b = {c["label"]: ModelSpec.model_validate(c) for c in b.spec["candidates"]}
-    return [{"before": x, "after": y, "before_model": spec_a[x].model, "after_model": spec_b[y].model,
-             "changed": spec_a[x].identity != spec_b[y].identity} for x, y in pairs]
+    return [ModelChange(before=x, after=y, before_model=spec_a[x].model, after_model=spec_b[y].model,
+                        changed=spec_a[x].identity != spec_b[y].identity) for x, y in pairs]
 
 
 def _describe(judges: dict[str, str]) -> str:

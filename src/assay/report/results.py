@@ -1,8 +1,8 @@
 """The results of a run as plain data: per rubric and model, scores with uncertainty; per pair, which is better.
 
-Reads the store, calls the pure statistics room, returns a JSON-ready dict that every view (CLI table,
-`--json`, Python API) shows as it is. The rules are stated in the data itself (`methods`), so a reader of the
-JSON never has to guess how a number was made.
+Reads the store, calls the pure statistics room, returns typed records (`report.records`) whose JSON every
+view (CLI table, `--json`, Python API) shows as it is. The rules are stated in the data itself (`methods`), so a
+reader of the JSON never has to guess how a number was made.
 """
 
 from __future__ import annotations
@@ -10,14 +10,52 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from assay.report.verdicts import (AGGREGATE_RULES, PAIR_RULE, PairUnit, combine, output_verdict, pair_outcomes,
-                                   pair_units, paired_verdicts)
-from assay.stats import (RANKING_RULE, agreement, bradley_terry, describe, group_ranks, holm,
-                         length_controlled_win_rate, paired_difference, verdict_sentence, win_rate)
+from assay.report.records import (
+    Comparison,
+    JuryAgreement,
+    Methods,
+    ModelScores,
+    PairResult,
+    PairwiseResult,
+    PositionBias,
+    Reliability,
+    RepeatDisagreement,
+    RepeatSpread,
+    RubricResult,
+    RunResults,
+    RunSummary,
+    TradeoffCell,
+    Tradeoffs,
+)
+from assay.report.verdicts import (
+    AGGREGATE_RULES,
+    PAIR_RULE,
+    PairUnit,
+    combine,
+    output_verdict,
+    pair_outcomes,
+    pair_units,
+    paired_verdicts,
+)
+from assay.stats import (
+    RANKING_RULE,
+    PairedComparison,
+    RankedModel,
+    WinRate,
+    agreement,
+    bradley_terry,
+    describe,
+    group_ranks,
+    holm,
+    length_controlled_win_rate,
+    paired_difference,
+    verdict_sentence,
+    win_rate,
+)
 from assay.stats.pairwise import tally
 from assay.store.store import Store
 
@@ -53,8 +91,8 @@ def load_scores(store: Store, run_id: str, rule: str) -> Scores:
             store.judgment_scores(run_id):
         versions[rubric].add(version)
         total[rubric][candidate] += 1
-        if status == "done":
-            raw[rubric][candidate][sample_id][judge].append(score)
+        if status == "done" and score is not None:
+            raw[rubric][candidate][sample_id][judge].append(float(score))
         else:
             failed[rubric][candidate] += 1
             if missing:
@@ -67,6 +105,11 @@ def load_scores(store: Store, run_id: str, rule: str) -> Scores:
 
 
 def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
+    """A run's results as the JSON-ready dict every view shows (`results_report(...).to_dict()`)."""
+    return results_report(store, run_id, seed=seed).to_dict()
+
+
+def results_report(store: Store, run_id: str, *, seed: int = 0) -> RunResults:
     info = store.get_run(run_id)
     run_id = info.id  # the caller may have given a unique prefix
     spec = info.spec
@@ -78,56 +121,54 @@ def run_results(store: Store, run_id: str, *, seed: int = 0) -> dict[str, Any]:
     pointwise = [name for name, r in rubrics.items() if r["kind"] != "pairwise"]
 
     sc = load_scores(store, run_id, rule)
-    raw, failed, total, versions = sc.raw, sc.failed, sc.total, sc.versions
-    per_rubric: list[dict[str, Any]] = []
-    verdicts = sc.verdicts
-    for rname in pointwise:
-        rubric = rubrics[rname]
-        scale = (rubric["scale"]["min"], rubric["scale"]["max"])
-        models = []
-        for cand in candidates:
-            by_sample = verdicts[rname][cand]
-            summary = describe(list(by_sample.values()), scale=scale, seed=seed)
-            n_failed, n_total = failed[rname][cand], total[rname][cand]
-            share = n_failed / n_total if n_total else 0.0
-            models.append({"model": cand, "n_scored": summary.n, "n_failed": n_failed,
-                           "n_failed_no_output": sc.no_output[rname][cand],
-                           "failed_share": share, "flagged": share > FAILED_SHARE_FLAG,
-                           **{k: v for k, v in summary.to_dict().items() if k != "n"}})
-        per_rubric.append({"rubric": rname, "kind": rubric["kind"], "scale": list(scale),
-                           "versions": sorted(versions[rname]), "models": models,
-                           "reliability": _reliability(raw[rname], judges, rule)})
-
-    comparisons = _comparisons({r: raw[r] for r in pointwise}, candidates, rule, seed)
-    for entry in per_rubric:
-        entry["ranking"] = _ranking(entry, comparisons)
-
-    counts = store.run_counts(run_id)
+    comparisons = _comparisons({r: sc.raw[r] for r in pointwise}, candidates, rule, seed)
+    per_rubric = [_rubric_result(sc, rubrics[rname], candidates, judges, rule, comparisons, seed)
+                  for rname in pointwise]
     pairwise = [_pairwise(store, run_id, name, candidates, seed)
                 for name in rubrics if rubrics[name]["kind"] == "pairwise"]
-    return {
-        "schema_version": RESULTS_SCHEMA_VERSION,
-        "run": {"id": info.id, "name": info.name, "status": info.status, "created_at": info.created_at,
-                "dataset": spec["dataset"], "candidates": candidates, "judges": judges,
-                "judge": judges[0], "judge_model": spec["judges"][0]["model"],
-                "judge_identities": {j["label"]: _identity(j) for j in spec["judges"]},
-                "judge_samples": settings.get("judge_samples", 1), "aggregate": rule},
-        "counts": counts,
-        "failures": store.failures(run_id),
-        "usage": store.usage(run_id),
-        "rubrics": per_rubric,
-        "comparisons": comparisons,
-        "tradeoffs": _tradeoffs(per_rubric),
-        "pairwise": pairwise,
-        "methods": {
-            "aggregate": f"several verdicts on one output (repeats, then judges) are combined by "
-                         f"{AGGREGATE_RULES[rule]}",
-            "comparisons": "paired over the samples both models have; p-values Holm-adjusted over every pair on "
-                           "every rubric; significant = adjusted p < 0.05 and the 95% CI excluding zero",
-            "ranking": RANKING_RULE,
-            "pairwise": PAIR_RULE,
-        },
-    }
+    return RunResults(
+        schema_version=RESULTS_SCHEMA_VERSION,
+        run=RunSummary(id=info.id, name=info.name, status=info.status, created_at=info.created_at,
+                       dataset=spec["dataset"], candidates=candidates, judges=judges, judge=judges[0],
+                       judge_model=spec["judges"][0]["model"],
+                       judge_identities={j["label"]: _identity(j) for j in spec["judges"]},
+                       judge_samples=settings.get("judge_samples", 1), aggregate=rule),
+        counts=store.run_counts(run_id),
+        failures=store.failures(run_id),
+        usage=store.usage(run_id),
+        rubrics=per_rubric,
+        comparisons=comparisons,
+        tradeoffs=_tradeoffs(per_rubric),
+        pairwise=pairwise,
+        methods=Methods(
+            aggregate=f"several verdicts on one output (repeats, then judges) are combined by "
+                      f"{AGGREGATE_RULES[rule]}",
+            comparisons="paired over the samples both models have; p-values Holm-adjusted over every pair on "
+                        "every rubric; significant = adjusted p < 0.05 and the 95% CI excluding zero",
+            ranking=RANKING_RULE,
+            pairwise=PAIR_RULE,
+        ),
+    )
+
+
+def _rubric_result(sc: Scores, rubric: dict[str, Any], candidates: list[str], judges: list[str], rule: str,
+                   comparisons: list[Comparison], seed: int) -> RubricResult:
+    """One pointwise rubric: each candidate's combined scores described, reliability, and the ranking."""
+    rname = rubric["name"]
+    scale = (rubric["scale"]["min"], rubric["scale"]["max"])
+    models = []
+    for cand in candidates:
+        summary = describe(list(sc.verdicts[rname][cand].values()), scale=scale, seed=seed)
+        n_failed, n_total = sc.failed[rname][cand], sc.total[rname][cand]
+        share = n_failed / n_total if n_total else 0.0
+        models.append(ModelScores(
+            model=cand, n_scored=summary.n, n_failed=n_failed, n_failed_no_output=sc.no_output[rname][cand],
+            failed_share=share, flagged=share > FAILED_SHARE_FLAG, mean=summary.mean, median=summary.median,
+            sd=summary.sd, min=summary.min, max=summary.max, ci_low=summary.ci_low, ci_high=summary.ci_high,
+            ci_method=summary.ci_method, histogram=summary.histogram))
+    return RubricResult(rubric=rname, kind=rubric["kind"], scale=list(scale), versions=sorted(sc.versions[rname]),
+                        models=models, reliability=_reliability(sc.raw[rname], judges, rule),
+                        ranking=_ranking(rname, models, comparisons))
 
 
 def _identity(model: dict[str, Any]) -> str:
@@ -136,62 +177,55 @@ def _identity(model: dict[str, Any]) -> str:
 
 
 def _comparisons(raw: dict[str, dict[str, dict[str, dict[str, list[float]]]]], candidates: list[str],
-                 rule: str, seed: int) -> list[dict[str, Any]]:
+                 rule: str, seed: int) -> list[Comparison]:
     """Every pair of candidates on every pointwise rubric: one family for Holm, one sentence each."""
-    entries: list[dict[str, Any]] = []
+    pairs: list[tuple[str, str, str, int, PairedComparison | None]] = []
     for rname, by_cand in raw.items():
         for a, b in combinations(candidates, 2):
             xa, xb = paired_verdicts(by_cand[a], by_cand[b], rule)
-            entry: dict[str, Any] = {"rubric": rname, "model_a": a, "model_b": b, "n_paired": len(xa)}
-            if len(xa) >= 2:
-                entry["_cmp"] = paired_difference(xa, xb, seed=seed)
-            entries.append(entry)
-    tested = [e for e in entries if "_cmp" in e and e["_cmp"].p_value is not None]
-    adjusted = holm([e["_cmp"].p_value for e in tested]) if tested else []
-    for entry, p_adj in zip(tested, adjusted):
-        entry["p_value_adjusted"] = p_adj
-    for entry in entries:
-        cmp = entry.pop("_cmp", None)
+            pairs.append((rname, a, b, len(xa), paired_difference(xa, xb, seed=seed) if len(xa) >= 2 else None))
+    tested = [i for i, p in enumerate(pairs) if p[4] is not None and p[4].p_value is not None]
+    adjusted = dict(zip(tested, holm([pairs[i][4].p_value for i in tested]))) if tested else {}  # type: ignore[union-attr,misc]
+    several = len(tested) > 1
+    out = []
+    for i, (rname, a, b, n, cmp) in enumerate(pairs):
         if cmp is None:
-            entry["significant"] = False
-            entry["sentence"] = (f"On {entry['rubric']}, {entry['model_a']} and {entry['model_b']} share too few "
-                                 f"scored samples ({entry['n_paired']}) to compare.")
+            out.append(Comparison(rubric=rname, model_a=a, model_b=b, n_paired=n, significant=False,
+                                  sentence=f"On {rname}, {a} and {b} share too few scored samples ({n}) to compare."))
             continue
-        p_adj = entry.get("p_value_adjusted")
-        several = len(tested) > 1
-        entry.update(cmp.to_dict())
-        entry["adjustment"] = f"Holm over {len(tested)} comparison(s)" if several else "none (a single comparison)"
-        entry["significant"] = cmp.significant(ALPHA, p_adj if several else None)
-        entry["sentence"] = verdict_sentence(entry["model_a"], entry["model_b"], cmp, rubric=entry["rubric"],
-                                             adjusted_p=p_adj if several else None)
-    return entries
+        p_adj = adjusted.get(i)
+        used = p_adj if several else None
+        out.append(Comparison(
+            rubric=rname, model_a=a, model_b=b, n_paired=n, stats=cmp, p_value_adjusted=p_adj,
+            adjustment=f"Holm over {len(tested)} comparison(s)" if several else "none (a single comparison)",
+            significant=cmp.significant(ALPHA, used),
+            sentence=verdict_sentence(a, b, cmp, rubric=rname, adjusted_p=used)))
+    return out
 
 
-def _ranking(entry: dict[str, Any], comparisons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _ranking(rubric: str, models: list[ModelScores], comparisons: list[Comparison]) -> list[RankedModel]:
     """Ranks on one rubric, ties for models the (Holm-adjusted) comparisons can't tell apart."""
-    models = [m for m in entry["models"] if m["mean"] is not None]
-    sig = {frozenset((c["model_a"], c["model_b"])): c["significant"] for c in comparisons
-           if c["rubric"] == entry["rubric"]}
-    ranks = group_ranks({m["model"]: m["mean"] for m in models}, {m["model"]: m["n_scored"] for m in models},
-                        lambda a, b: sig.get(frozenset((a, b)), False))
-    return [r.to_dict() for r in ranks]
+    scored = [m for m in models if m.mean is not None]
+    sig = {frozenset((c.model_a, c.model_b)): c.significant for c in comparisons if c.rubric == rubric}
+    return group_ranks({m.model: m.mean for m in scored if m.mean is not None},
+                       {m.model: m.n_scored for m in scored},
+                       lambda a, b: sig.get(frozenset((a, b)), False))
 
 
-def _tradeoffs(per_rubric: list[dict[str, Any]]) -> dict[str, Any]:
+def _tradeoffs(per_rubric: list[RubricResult]) -> Tradeoffs:
     """Model × rubric means with CIs; `best` marks the top-ranked group of each rubric."""
-    table: dict[str, dict[str, Any]] = defaultdict(dict)
+    table: dict[str, dict[str, TradeoffCell]] = defaultdict(dict)
     for entry in per_rubric:
-        best = {r["model"] for r in entry["ranking"] if r["rank"] == 1}
-        for m in entry["models"]:
-            table[m["model"]][entry["rubric"]] = {"mean": m["mean"], "ci_low": m["ci_low"], "ci_high": m["ci_high"],
-                                                  "best": m["model"] in best}
-    return {"rubrics": [e["rubric"] for e in per_rubric], "models": dict(table)}
+        best = {r.model for r in entry.ranking if r.rank == 1}
+        for m in entry.models:
+            table[m.model][entry.rubric] = TradeoffCell(mean=m.mean, ci_low=m.ci_low, ci_high=m.ci_high,
+                                                        best=m.model in best)
+    return Tradeoffs(rubrics=[e.rubric for e in per_rubric], models=dict(table))
 
 
-def _reliability(raw: dict[str, dict[str, dict[str, list[float]]]], judges: list[str],
-                 rule: str) -> dict[str, Any]:
+def _reliability(raw: dict[str, dict[str, dict[str, list[float]]]], judges: list[str], rule: str) -> Reliability:
     """How stable each judge is across repeated samples, and how far a jury's judges agree."""
-    repeats: dict[str, dict[str, Any]] = {}
+    repeats: dict[str, RepeatSpread] = {}
     per_judge: dict[str, dict[tuple[str, str], float]] = defaultdict(dict)
     for cand, by_sample in raw.items():
         for sample, by_judge in by_sample.items():
@@ -201,22 +235,23 @@ def _reliability(raw: dict[str, dict[str, dict[str, list[float]]]], judges: list
         spreads = [float(np.std(v, ddof=1)) for by_sample in raw.values() for by_judge in by_sample.values()
                    if len(v := by_judge.get(judge, [])) >= 2]
         if spreads:
-            repeats[judge] = {"n_outputs": len(spreads), "mean_sd": float(np.mean(spreads)),
-                              "share_disagreeing": float(np.mean([s > 0 for s in spreads]))}
+            repeats[judge] = RepeatSpread(n_outputs=len(spreads), mean_sd=float(np.mean(spreads)),
+                                          share_disagreeing=float(np.mean([s > 0 for s in spreads])))
     jury = []
     for a, b in combinations(judges, 2):
         keys = sorted(set(per_judge[a]) & set(per_judge[b]))
         if len(keys) < 2:
             continue
         xa, xb = [per_judge[a][k] for k in keys], [per_judge[b][k] for k in keys]
-        kind = "ordinal" if all(float(x).is_integer() for x in xa + xb) else "continuous"
+        kind: Literal["ordinal", "continuous"] = (
+            "ordinal" if all(float(x).is_integer() for x in xa + xb) else "continuous")
         agr = agreement(xa, xb, kind=kind)
-        jury.append({"judge_a": a, "judge_b": b, "n": agr.n, "kind": kind, "exact_agreement": agr.exact_agreement,
-                     "spearman": agr.spearman, "krippendorff_alpha": agr.krippendorff_alpha})
-    return {"repeats": repeats, "jury": jury}
+        jury.append(JuryAgreement(judge_a=a, judge_b=b, n=agr.n, kind=kind, exact_agreement=agr.exact_agreement,
+                                  spearman=agr.spearman, krippendorff_alpha=agr.krippendorff_alpha))
+    return Reliability(repeats=repeats, jury=jury)
 
 
-def _pairwise(store: Store, run_id: str, rname: str, candidates: list[str], seed: int) -> dict[str, Any]:
+def _pairwise(store: Store, run_id: str, rname: str, candidates: list[str], seed: int) -> PairwiseResult:
     """Both-order verdicts → per-sample outcomes (the mean of a pair's verdicts); win rates, position bias,
     length bias, ranking. Pairs never judged (a baseline layout, a partial run) are simply absent."""
     rows = [r for r in store.pairwise(run_id) if r["rubric"] == rname]
@@ -233,7 +268,8 @@ def _pairwise(store: Store, run_id: str, rname: str, candidates: list[str], seed
             stability[judge].append(len(set(outcomes)) > 1)
     lengths = store.output_lengths(run_id)
     place = {c: i for i, c in enumerate(candidates)}
-    pairs, bt_input = [], []
+    pairs: list[PairResult] = []
+    bt_input: list[tuple[str, str, float]] = []
     by_pair = pair_outcomes(units)
     for a, b in sorted(by_pair, key=lambda p: (place.get(p[0], len(place)), place.get(p[1], len(place)), p)):
         by_sample = by_pair[(a, b)]
@@ -241,25 +277,19 @@ def _pairwise(store: Store, run_id: str, rname: str, candidates: list[str], seed
         outcomes = [by_sample[s] for s in samples]
         bt_input.extend((a, b, o) for o in outcomes)
         wr = win_rate(outcomes, seed=seed)
-        entry: dict[str, Any] = {"model_a": a, "model_b": b, **wr.to_dict()}
         len_diff = [lengths.get((s, a), 0) - lengths.get((s, b), 0) for s in samples]
-        if len(outcomes) >= 2:
-            entry["length"] = length_controlled_win_rate(outcomes, len_diff, seed=seed).to_dict()
-        entry["sentence"] = _win_sentence(rname, a, b, wr)
-        pairs.append(entry)
+        length = length_controlled_win_rate(outcomes, len_diff, seed=seed) if len(outcomes) >= 2 else None
+        pairs.append(PairResult(model_a=a, model_b=b, win=wr, length=length, sentence=_win_sentence(rname, a, b, wr)))
     judged = {m for a, b in by_pair for m in (a, b)}
-    ranking = [s.to_dict() for s in bradley_terry(bt_input, seed=seed)] if len(judged) > 2 else []
-    return {
-        "rubric": rname, "kind": "pairwise", "versions": sorted({r["rubric_version"] for r in rows}),
-        "n_failed": n_failed,
-        "position_consistency": {j: _position(us) for j, us in by_judge.items()},
-        "repeat_disagreement": {j: {"n_pairs": len(v), "share_disagreeing": float(np.mean(v))}
-                                for j, v in stability.items()},
-        "pairs": pairs, "bradley_terry": ranking,
-    }
+    return PairwiseResult(
+        rubric=rname, kind="pairwise", versions=sorted({r["rubric_version"] for r in rows}), n_failed=n_failed,
+        position_consistency={j: _position(us) for j, us in by_judge.items()},
+        repeat_disagreement={j: RepeatDisagreement(n_pairs=len(v), share_disagreeing=float(np.mean(v)))
+                             for j, v in stability.items()},
+        pairs=pairs, bradley_terry=bradley_terry(bt_input, seed=seed) if len(judged) > 2 else [])
 
 
-def _position(units: list[PairUnit]) -> dict[str, Any]:
+def _position(units: list[PairUnit]) -> PositionBias:
     """A judge's position bias over the pairs it judged in both orders: how often its verdict changed with the
     order (win, tie or loss for model A), and which way: how often the response shown first won. Every pair is
     shown both ways round, so with no bias the first position wins exactly as often as the second."""
@@ -267,15 +297,15 @@ def _position(units: list[PairUnit]) -> dict[str, Any]:
     ba = np.array([u.ba for u in units])
     first = np.concatenate([ab, 1.0 - ba])  # the first-shown response's result, in both orders
     wins, _, losses = tally(first)
-    return {"n_pairs": len(units),
-            "inconsistent_share": float(np.mean(np.sign(np.round(ab - 0.5, 9)) != np.sign(np.round(ba - 0.5, 9)))),
-            "n_verdicts": int(first.size), "first_position_win_rate": float(first.mean()),
-            "first_position_wins": wins / first.size, "second_position_wins": losses / first.size}
+    changed = np.sign(np.round(ab - 0.5, 9)) != np.sign(np.round(ba - 0.5, 9))
+    return PositionBias(n_pairs=len(units), inconsistent_share=float(np.mean(changed)), n_verdicts=int(first.size),
+                        first_position_win_rate=float(first.mean()), first_position_wins=wins / first.size,
+                        second_position_wins=losses / first.size)
 
 
-def _win_sentence(rubric: str, a: str, b: str, wr: Any) -> str:
+def _win_sentence(rubric: str, a: str, b: str, wr: WinRate) -> str:
     """The pairwise verdict, told from the winner's side when there is one."""
-    if wr.n == 0 or wr.ci_low is None:
+    if wr.n == 0 or wr.rate is None or wr.ci_low is None or wr.ci_high is None:
         return f"On {rubric}, there are no position-controlled verdicts for {a} vs {b}."
     rate, lo, hi = wr.rate, wr.ci_low, wr.ci_high
     if hi < 0.5:  # b wins: report b's rate
