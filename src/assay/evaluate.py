@@ -219,10 +219,10 @@ async def _execute_leased(store: Store, info: RunInfo, spec: EvalSpec, lease: Ru
     log.info("run %s started: %d samples, candidates %s, judges %s", info.id, n,
              ", ".join(c.label for c in spec.candidates), ", ".join(j.label for j in spec.judges))
     started = time.monotonic()
-    status = "interrupted"  # Ctrl-C, or a task cancelled from outside
+    status = "interrupted"  # Ctrl-C, SIGTERM, or a task cancelled from outside
     try:
         await _while_leased(lease, engine.execute(store.iter_samples(info.dataset_id, limit=spec.settings.limit)))
-        status = "done"
+        status = "finished"
     except Exception:
         status = "failed"  # a bug or an unexpected provider answer: the run stops, resumable once fixed
         raise
@@ -230,13 +230,26 @@ async def _execute_leased(store: Store, info: RunInfo, spec: EvalSpec, lease: Ru
         for p in providers.values():
             await p.aclose()
         try:
-            writer.close()
+            writer.close()  # every queued record is committed, or this raises
+        except BaseException:
+            status = "failed"
+            raise
         finally:
+            if status == "finished":
+                # Done means every planned item is in the store, not merely that the engine stopped.
+                status = "done" if _all_items_stored(store, progress) else "interrupted"
             if not lease.lost:  # otherwise the run is another process's now
                 store.set_run_status(info.id, status)
             log.info("run %s %s after %.1fs: %d calls, %d answered from the cache, %d retries", info.id, status,
                      time.monotonic() - started, progress.calls, progress.cached, progress.retries)
     return RunOutcome(run_id=info.id, status=status, progress=progress)
+
+
+def _all_items_stored(store: Store, progress: RunProgress) -> bool:
+    stored = {kind: sum(by_status.values()) for kind, by_status in store.run_counts(progress.run_id).items()}
+    return (stored.get("outputs", 0) >= progress.outputs_total
+            and stored.get("judgments", 0) >= progress.judgments_total
+            and stored.get("pairwise", 0) >= progress.pairs_total)
 
 
 async def _while_leased(lease: RunLease, work: Coroutine[Any, Any, None]) -> None:

@@ -1,11 +1,12 @@
 """How a command fails: its exit code, and the click exception types that carry one to the shell.
 
     0    ok
-    1    the eval says no: nothing was scored or generated (every call or verdict failed), or a gate failed
-         (`compare --fail-if-worse`, errors found by `rubric lint`, a failed `models test`)
+    1    the eval says no: nothing was scored or generated (every call or verdict failed), a run ended with
+         items missing, or a gate failed (`compare --fail-if-worse`, errors found by `rubric lint`, a failed
+         `models test`)
     2    bad input or usage: an invalid spec, config, rubric or dataset; an unknown run, dataset or model; an
          endpoint that can't be reached before a run; a wrong option; a file that would be overwritten
-    130  interrupted (Ctrl-C)
+    130  interrupted (Ctrl-C or SIGTERM)
 
 Domain code raises `assay.errors`; `AssayGroup` (in `main.py`) turns each into one of these at the boundary, so
 a user's mistake never shows a traceback. A command that has printed its answer and only needs to say "no"

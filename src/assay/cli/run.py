@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,29 @@ from assay.cli.progress import ProgressView
 from assay.cli.results import show_results
 from assay.config import load_spec
 from assay.evaluate import execute_run, prepare_run
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (a service manager, `kill`, a CI timeout) stops the run the way Ctrl-C does: the run is marked
+    interrupted, and the resume hint printed."""
+    def on_sigterm(_signum: int, frame: Any) -> None:
+        # Whatever handles Ctrl-C right now: asyncio's (cancel the run, then KeyboardInterrupt) or Python's.
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (an embedding app): signals are its business
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.command()
@@ -48,17 +74,21 @@ def run(ctx: click.Context, spec: Path | None, resume_id: str | None, no_cache: 
     if err is not None:
         err.print(f"run [bold]{run_id}[/]" + (" (resumed)" if resume_id else ""))
     try:
-        if live_wanted:
-            with Live(view, console=out, refresh_per_second=4, transient=False):
+        with _sigterm_as_ctrl_c():
+            if live_wanted:
+                with Live(view, console=out, refresh_per_second=4, transient=False):
+                    outcome = asyncio.run(execute_run(store, run_id, use_cache=not no_cache, check=check,
+                                                      on_start=view.attach))
+            else:
                 outcome = asyncio.run(execute_run(store, run_id, use_cache=not no_cache, check=check,
                                                   on_start=view.attach))
-        else:
-            outcome = asyncio.run(execute_run(store, run_id, use_cache=not no_cache, check=check,
-                                              on_start=view.attach))
     except KeyboardInterrupt:
         click.secho(f"\ninterrupted; finish it with: assay run --resume {run_id}", fg="yellow", err=True)
         ctx.exit(EXIT_INTERRUPTED)
     show_results(store, outcome.run_id, as_json=as_json)
+    if outcome.status != "done":  # the engine stopped, but some planned item never reached the store
+        raise EvalSaysNo(f"run {run_id} is incomplete: some items were not stored; finish it with: "
+                         f"assay run --resume {run_id}")
     empty = outcome.unscored
     if empty:  # a run that measured nothing for a model must not look like a success to a script
         raise EvalSaysNo(f"nothing was scored for {', '.join(empty)}: every call failed (see the failures "

@@ -1,7 +1,9 @@
 """`Store`: the only code that speaks SQL. Records go in, records come out.
 
-SQLite by default (WAL mode), through SQLAlchemy Core so the same queries run on PostgreSQL. Writes made
-during a run go through `StoreWriter`, a thread that commits batches so the event loop never waits on disk.
+SQLite by default (WAL mode), through SQLAlchemy Core so the same queries run on PostgreSQL. Every write is one
+transaction holding the write lock (`database.write_transaction`), which waits out other processes rather than
+failing. Writes made during a run go through `StoreWriter`, a thread that commits batches so the event loop never
+waits on disk.
 """
 
 from __future__ import annotations
@@ -74,9 +76,11 @@ def _upsert(engine: Engine, table: Any, rows: list[dict[str, Any]]) -> Any:
 
 
 class Store:
-    def __init__(self, url: str | Path | None = None) -> None:
+    def __init__(self, url: str | Path | None = None, *, busy_timeout: float | None = None) -> None:
+        """Open (create, upgrade) the database at a path or URL. `busy_timeout`: seconds one attempt at a write
+        waits for another process's lock (default: ASSAY_DB_BUSY_TIMEOUT, else two minutes)."""
         self.url = str(url or DEFAULT_DB)
-        self.engine = open_engine(self.url)
+        self.engine = open_engine(self.url, busy_timeout=busy_timeout)
         try:
             migrate(self.engine, where=self.url)
         except BaseException:
