@@ -4,12 +4,14 @@ event loop wait without blocking it; SIGTERM stops a run as Ctrl-C does."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 import assay
-from assay.store import Store
+from assay.store import Store, StoreWriter
 from conftest import Project, chat_rows, write_jsonl
 
 SRC = str(Path(assay.__file__).resolve().parents[1])
@@ -108,6 +110,44 @@ def test_a_run_missing_items_is_not_marked_done(project: Project) -> None:
     with sqlite3.connect(project.db) as conn:
         assert conn.execute("select status from runs").fetchone() == ("done",)
         assert conn.execute("select count(*) from judgments").fetchone() == (12,)
+
+
+def test_a_full_write_queue_makes_the_loop_wait_without_blocking_it(tmp_path: Path) -> None:
+    db = tmp_path / "db"
+    store = Store(db, busy_timeout=0.1)
+    holder = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # the writer thread can't commit until this ends
+    threading.Timer(1.5, lambda: holder.execute("COMMIT")).start()
+    writer = StoreWriter(store, max_pending=10)
+    row = {"request_hash": "h", "model_identity": "m", "model_label": "m", "run_id": "r", "purpose": "generate",
+           "ok": True, "created_at": "now"}
+
+    async def main() -> tuple[int, int, float]:
+        ticks = 0
+
+        async def heartbeat() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        beat = asyncio.create_task(heartbeat())
+        start = time.monotonic()
+        for i in range(30):
+            await writer.put("calls", {**row, "request_hash": f"h{i}"})
+        waited = time.monotonic() - start
+        beat.cancel()
+        return ticks, writer._q.qsize(), waited
+
+    ticks, pending, waited = asyncio.run(main())
+    writer.close()
+    holder.close()
+    assert waited > 1.0  # the puts waited for the writer (backpressure) ...
+    assert ticks > 20    # ... while the loop kept running
+    assert pending <= 10
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from calls").fetchone() == (30,)
+    store.close()
 
 
 def test_sigterm_marks_the_run_interrupted_and_prints_the_resume_hint(project: Project) -> None:

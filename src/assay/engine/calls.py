@@ -129,12 +129,12 @@ class ModelCaller:
             try:
                 completion = await self.provider.complete(request)
             except ProviderError as e:
-                self._record(key, purpose, None, e)
+                await self._record(key, purpose, None, e)
                 self._stop_if_unreachable(e)
                 raise
             self.reached = True
             if completion.billable:
-                self._record(key, purpose, completion, None)
+                await self._record(key, purpose, completion, None)
             return completion
 
     def _stop_if_unreachable(self, error: ProviderError) -> None:
@@ -148,7 +148,7 @@ class ModelCaller:
                 f"check its base_url in the project config. The run stopped; finish it with "
                 f"`assay run --resume {self.run_id}` once the endpoint answers")
 
-    def _record(self, key: str, purpose: str, completion: Completion | None, error: ProviderError | None) -> None:
+    async def _record(self, key: str, purpose: str, completion: Completion | None, error: ProviderError | None) -> None:
         p = self.progress
         p.calls += 1
         row: dict[str, Any] = {"request_hash": key, "model_identity": self.spec.identity,
@@ -169,7 +169,7 @@ class ModelCaller:
             row.update(response=None, input_tokens=None, output_tokens=None, latency_ms=None, cost=None,
                        error=str(error), status_code=error.status)
         if completion is None:
-            self.writer.put("calls", row)
+            await self.writer.put("calls", row)
             return
         loop = asyncio.get_running_loop()
-        self.writer.put("calls", row, on_commit=lambda: loop.call_soon_threadsafe(self.cache.committed, key))
+        await self.writer.put("calls", row, on_commit=lambda: loop.call_soon_threadsafe(self.cache.committed, key))

@@ -9,7 +9,7 @@ each pair in both orders. Items already done in this run (a resume) are skipped.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -105,11 +105,11 @@ class RunEngine:
             q = cand_queues[candidate.label]
             while (sample := await q.get()) is not None:
                 output = await self._generate(candidate, sample)
-                for job in self._judge_jobs(sample, candidate.label, output):
+                async for job in self._judge_jobs(sample, candidate.label, output):
                     await judge_queues[job.judge.label].put(job)
                 if self.pairwise:
-                    for job in self._pair_jobs(sample, candidate.label, output):
-                        await judge_queues[job.judge.label].put(job)
+                    async for pair in self._pair_jobs(sample, candidate.label, output):
+                        await judge_queues[pair.judge.label].put(pair)
 
         async def judge_worker(label: str) -> None:
             q = judge_queues[label]
@@ -141,7 +141,7 @@ class RunEngine:
 
     # -- planning the judge's work ------------------------------------------------------------------------
 
-    def _judge_jobs(self, sample: Sample, candidate: str, output: str | None) -> Iterator[_JudgeJob]:
+    async def _judge_jobs(self, sample: Sample, candidate: str, output: str | None) -> AsyncIterator[_JudgeJob]:
         for rubric in self.pointwise:
             for judge in self.spec.judges:
                 for repeat in range(self.samples_per_output):
@@ -149,11 +149,11 @@ class RunEngine:
                         continue
                     job = _JudgeJob(sample, candidate, output or "", rubric, judge, repeat)
                     if output is None:
-                        self._judgment_failed(job, f"{NO_OUTPUT_ERROR}: the candidate's generation failed")
+                        await self._judgment_failed(job, f"{NO_OUTPUT_ERROR}: the candidate's generation failed")
                     else:
                         yield job
 
-    def _pair_jobs(self, sample: Sample, candidate: str, output: str | None) -> Iterator[_PairJob]:
+    async def _pair_jobs(self, sample: Sample, candidate: str, output: str | None) -> AsyncIterator[_PairJob]:
         gathered = self._gathered.setdefault(sample.id, {})
         gathered[candidate] = output
         if len(gathered) < len(self.spec.candidates):
@@ -171,8 +171,8 @@ class RunEngine:
                             job = _PairJob(sample, rubric, judge, repeat, a, b, order,
                                            gathered[first] or "", gathered[second] or "")
                             if gathered[a] is None or gathered[b] is None:
-                                self._pair_failed(job, "no outputs to compare: a candidate's generation failed",
-                                                  Tries())
+                                await self._pair_failed(
+                                    job, "no outputs to compare: a candidate's generation failed", Tries())
                             else:
                                 yield job
 
@@ -191,12 +191,12 @@ class RunEngine:
             completion, key, cached = await self.callers[candidate.label].complete(request, purpose="generate")
         except ProviderError as e:
             counts.outputs_failed += 1
-            self.writer.put("outputs", {**row, "status": "failed", "text": None, "error": str(e),
+            await self.writer.put("outputs", {**row, "status": "failed", "text": None, "error": str(e),
                                         "request_hash": None, "input_tokens": None, "output_tokens": None,
                                         "latency_ms": None, "cost": None, "cached": False})
             return None
         counts.outputs_done += 1
-        self.writer.put("outputs", {
+        await self.writer.put("outputs", {
             **row, "status": "done", "text": completion.text, "error": None, "request_hash": key,
             "input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens,
             "latency_ms": completion.latency_ms, "cached": cached,
@@ -216,56 +216,56 @@ class RunEngine:
         try:
             messages = judge_messages(job.rubric, job.sample, job.output)
         except RubricError as e:
-            self._judgment_failed(job, str(e))
+            await self._judgment_failed(job, str(e))
             return
         verdict, key, cached, error = await self._ask(job.judge, messages, self.schemas[job.rubric.name], job.repeat,
                                                       lambda text: parse_verdict(text, job.rubric), attempts)
         if error is not None:
-            self._judgment_failed(job, error, attempts)
+            await self._judgment_failed(job, error, attempts)
             return
         self.progress.for_candidate(job.candidate).judgments_done += 1
-        self._write_judgment(job, "done", verdict.score, verdict.reasoning, None, key, cached, attempts)
+        await self._write_judgment(job, "done", verdict.score, verdict.reasoning, None, key, cached, attempts)
 
     async def _judge_pair(self, job: _PairJob) -> None:
         attempts = Tries()
         try:
             messages = pairwise_messages(job.rubric, job.sample, job.first, job.second)
         except RubricError as e:
-            self._pair_failed(job, str(e), attempts)
+            await self._pair_failed(job, str(e), attempts)
             return
         verdict, key, cached, error = await self._ask(job.judge, messages, self.pair_schema, job.repeat,
                                                       parse_pair_verdict, attempts)
         if error is not None:
-            self._pair_failed(job, error, attempts)
+            await self._pair_failed(job, error, attempts)
             return
         shown = {"A": job.model_a, "B": job.model_b} if job.order == "ab" else {"A": job.model_b, "B": job.model_a}
         self.progress.pairs_done += 1
-        self._write_pair(job, "done", shown.get(verdict.winner, "tie"), verdict.winner, verdict.reasoning, None,
+        await self._write_pair(job, "done", shown.get(verdict.winner, "tie"), verdict.winner, verdict.reasoning, None,
                          key, cached, attempts)
 
     # -- records ------------------------------------------------------------------------------------------
 
-    def _judgment_failed(self, job: _JudgeJob, error: str, attempts: Tries | None = None) -> None:
+    async def _judgment_failed(self, job: _JudgeJob, error: str, attempts: Tries | None = None) -> None:
         self.progress.for_candidate(job.candidate).judgments_failed += 1
-        self._write_judgment(job, "failed", None, None, error, None, False, attempts or Tries())
+        await self._write_judgment(job, "failed", None, None, error, None, False, attempts or Tries())
 
-    def _write_judgment(self, job: _JudgeJob, status: str, score: float | None, reasoning: str | None,
+    async def _write_judgment(self, job: _JudgeJob, status: str, score: float | None, reasoning: str | None,
                         error: str | None, key: str | None, cached: bool, attempts: Tries) -> None:
-        self.writer.put("judgments", {
+        await self.writer.put("judgments", {
             "run_id": self.run_id, "sample_id": job.sample.id, "candidate": job.candidate,
             "rubric": job.rubric.name, "judge": job.judge.label, "repeat": job.repeat,
             "rubric_version": job.rubric.version, "status": status, "score": score, "reasoning": reasoning,
             "error": error, "request_hash": key, "cached": cached, "created_at": now(),
             **self._usage(job.judge, attempts, cached)})
 
-    def _pair_failed(self, job: _PairJob, error: str, attempts: Tries) -> None:
+    async def _pair_failed(self, job: _PairJob, error: str, attempts: Tries) -> None:
         self.progress.pairs_failed += 1
-        self._write_pair(job, "failed", None, None, None, error, None, False, attempts)
+        await self._write_pair(job, "failed", None, None, None, error, None, False, attempts)
 
-    def _write_pair(self, job: _PairJob, status: str, winner: str | None, position: str | None,
+    async def _write_pair(self, job: _PairJob, status: str, winner: str | None, position: str | None,
                     reasoning: str | None, error: str | None, key: str | None, cached: bool,
                     attempts: Tries) -> None:
-        self.writer.put("pairwise", {
+        await self.writer.put("pairwise", {
             "run_id": self.run_id, "sample_id": job.sample.id, "rubric": job.rubric.name, "judge": job.judge.label,
             "model_a": job.model_a, "model_b": job.model_b, "order": job.order, "repeat": job.repeat,
             "rubric_version": job.rubric.version, "status": status, "winner": winner, "position": position,

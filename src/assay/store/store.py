@@ -8,6 +8,7 @@ waits on disk.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import secrets
@@ -394,30 +395,42 @@ class StoreWriter:
 
     The loop only enqueues; the thread takes everything waiting at once. Under load batches grow, so the
     commit cost per record falls; when idle a record is committed at once, so a killed process loses only
-    what was in flight.
+    what was in flight. At most `max_pending` records wait: when calls finish faster than the disk takes them
+    (or another process holds the database), `put` waits for room, the event loop running on meanwhile,
+    rather than piling records up in memory.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, max_pending: int = MAX_PENDING_WRITES) -> None:
         self.store = store
-        # Bounded: when calls finish faster than the disk takes them, the run waits here rather than piling
-        # records up in memory.
-        self._q: queue.Queue[tuple[str, dict[str, Any], Callable[[], None] | None] | None] = \
-            queue.Queue(maxsize=MAX_PENDING_WRITES)
+        self._q: queue.SimpleQueue[tuple[str, dict[str, Any], Callable[[], None] | None] | None] = \
+            queue.SimpleQueue()
+        self._room = asyncio.Semaphore(max_pending)  # taken by `put`, given back once the record is written
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name="assay-store-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="assay-store-writer", daemon=True)
         self._thread.start()
 
-    def put(self, kind: str, row: dict[str, Any], on_commit: Callable[[], None] | None = None) -> None:
-        """Queue a row; `on_commit` is called (on the writer's thread) once it is committed."""
-        if self._error is not None:
-            raise StoreError(f"writing to the store failed: {self._error}") from self._error
+    async def put(self, kind: str, row: dict[str, Any], on_commit: Callable[[], None] | None = None) -> None:
+        """Queue a row, waiting while the queue is full; `on_commit` is called (on the writer's thread) once it
+        is committed."""
+        self._raise_if_failed()
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        await self._room.acquire()
         self._q.put((kind, row, on_commit))
 
-    def _loop(self) -> None:
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise StoreError(f"writing to the store failed: {self._error}") from self._error
+
+    def _free(self, n: int) -> None:
+        for _ in range(n):
+            self._room.release()
+
+    def _run(self) -> None:
         done = False
         while not done:
-            first = self._q.get()
-            items = [first]
+            items = [self._q.get()]
             while True:
                 try:
                     items.append(self._q.get_nowait())
@@ -432,20 +445,26 @@ class StoreWriter:
                 batch.setdefault(item[0], []).append(item[1])
                 if item[2] is not None:
                     committed.append(item[2])
-            if batch:
+            if not batch:
+                continue
+            try:
+                self.store.write_batch(batch)
+            except BaseException as e:  # surfaced to the loop on its next put, and by close
+                self._error = e
+                committed = []
+            for callback in committed:
                 try:
-                    self.store.write_batch(batch)
-                except BaseException as e:  # surfaced to the loop on its next put/close
-                    self._error = e
-                    continue
-                for callback in committed:
-                    try:
-                        callback()
-                    except RuntimeError:  # the event loop is closed: nobody waits any more
-                        pass
+                    callback()
+                except RuntimeError:  # the event loop is closed: nobody waits any more
+                    pass
+            if self._loop is not None:
+                try:
+                    self._loop.call_soon_threadsafe(self._free, sum(len(rows) for rows in batch.values()))
+                except RuntimeError:  # the loop is closed: nobody waits for room any more
+                    pass
 
     def close(self) -> None:
+        """Write what is queued and stop the thread; raises StoreError if any write failed."""
         self._q.put(None)
         self._thread.join()
-        if self._error is not None:
-            raise StoreError(f"writing to the store failed: {self._error}") from self._error
+        self._raise_if_failed()
