@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,23 @@ def test_adherence_rubric_on_a_dataset_without_references(project: Project) -> N
     project.rubric("close", kind="adherence")
     out = _fails(project, "run", str(project.spec(candidates=["strong"], rubrics=["close.yaml"])))
     assert "need a reference" in out and "3 row(s)" in out
+    _assert_nothing_written(project)
+
+
+def _assert_nothing_written(project: Project) -> None:
+    """A run refused before it starts leaves the database as it was: no dataset imported, nothing recorded."""
+    with sqlite3.connect(project.db) as db:
+        counts = {t: db.execute(f"select count(*) from {t}").fetchone()[0]
+                  for t in ("datasets", "dataset_rows", "rubrics", "models", "runs", "calls")}
+    assert set(counts.values()) == {0}, counts
+
+
+def test_a_run_refused_for_a_missing_key_imports_nothing(project: Project, monkeypatch) -> None:
+    monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
+    project.model("strong", "strong-q8", api_key_env="NO_SUCH_KEY_VAR")
+    out = _fails(project, "run", str(project.spec(candidates=["strong"])))
+    assert "NO_SUCH_KEY_VAR" in out
+    _assert_nothing_written(project)
     assert project.server.stats()["calls"] == 0
 
 

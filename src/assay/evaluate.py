@@ -12,11 +12,12 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Coroutine
+from typing import Any, Callable, Coroutine, Iterator
 
 from assay.config.models import ModelSpec
 from assay.config.spec import EvalSpec, load_spec
 from assay.dataset.parse import parse_file
+from assay.dataset.records import Sample
 from assay.engine.calls import CallCache, ModelCaller
 from assay.engine.lease import RunLease
 from assay.engine.progress import RunProgress
@@ -67,31 +68,55 @@ def import_dataset(store: Store, path: str | Path, *, name: str, kind: str = "ev
     return info, created, result
 
 
-def _resolve_dataset(store: Store, spec: EvalSpec, warn: Callable[[str], None]) -> DatasetInfo:
+@dataclass(frozen=True)
+class _Dataset:
+    """The spec's dataset before anything is written: stored already (`info`), or parsed from its file and not
+    stored yet (`parsed`)."""
+    name: str
+    info: DatasetInfo | None = None
+    parsed: Any = None
+
+    def samples(self, store: Store, limit: int | None = None) -> Iterator[Sample]:
+        if self.info is not None:
+            return store.iter_samples(self.info.id, limit=limit)
+        return iter(self.parsed.samples[:limit])
+
+
+def _find_dataset(store: Store, spec: EvalSpec) -> _Dataset:
+    """The spec's dataset, read but not written: it is imported only once every check has passed."""
     ref = spec.dataset
     if ref.path:
         digest = file_sha256(ref.path)
         known = store.dataset_by_file(ref.name, ref.kind, digest) if digest and not ref.strict else None
         if known is not None:
-            return known  # the same bytes were imported before: same rows, same version, no second parse
-        info, _, result = import_dataset(store, ref.path, name=ref.name, kind=ref.kind, strict=ref.strict)
-        if result.errors:
-            shown = "; ".join(str(e) for e in result.errors[:3])
-            more = f" and {len(result.errors) - 3} more" if len(result.errors) > 3 else ""
-            warn(f"skipped {len(result.errors)} invalid row(s): {shown}{more} "
-                 "(set `strict: true` on the spec's dataset to refuse such a file)")
-        return info
-    return store.get_dataset(ref.name, ref.version)
+            return _Dataset(ref.name, info=known)  # the same bytes were imported before: no second parse
+        return _Dataset(ref.name, parsed=parse_file(ref.path, strict=ref.strict))
+    return _Dataset(ref.name, info=store.get_dataset(ref.name, ref.version))
 
 
-def _check_dataset(store: Store, spec: EvalSpec, info: DatasetInfo) -> None:
+def _store_dataset(store: Store, spec: EvalSpec, dataset: _Dataset, warn: Callable[[str], None]) -> DatasetInfo:
+    if dataset.info is not None:
+        return dataset.info
+    ref, result = spec.dataset, dataset.parsed
+    assert ref.path is not None
+    info, _ = store.save_dataset(ref.name, ref.kind, result.format, result.samples, source=str(ref.path),
+                                 file_sha256=file_sha256(ref.path))
+    if result.errors:
+        shown = "; ".join(str(e) for e in result.errors[:3])
+        more = f" and {len(result.errors) - 3} more" if len(result.errors) > 3 else ""
+        warn(f"skipped {len(result.errors)} invalid row(s): {shown}{more} "
+             "(set `strict: true` on the spec's dataset to refuse such a file)")
+    return info
+
+
+def _check_dataset(store: Store, spec: EvalSpec, dataset: _Dataset) -> None:
     """Problems that would fail every item of a kind are reported before the run starts."""
     adherence = [r.name for r in spec.rubrics if r.needs_reference]
     from_rows = [c for c in spec.candidates if c.provider == "dataset"]
     for judge in spec.judges:
         if judge.provider == "dataset":
             raise SpecError(f"judge {judge.label!r}: the dataset provider can't judge; use a model")
-    first = next(store.iter_samples(info.id, limit=1), None)
+    first = next(dataset.samples(store, limit=1), None)
     if first is not None:
         for rubric in spec.rubrics:
             check_renders(rubric, first)
@@ -99,7 +124,7 @@ def _check_dataset(store: Store, spec: EvalSpec, info: DatasetInfo) -> None:
         return
     missing_ref: list[str] = []
     missing_out: dict[str, list[str]] = {c.label: [] for c in from_rows}
-    for sample in store.iter_samples(info.id, limit=spec.settings.limit):
+    for sample in dataset.samples(store, limit=spec.settings.limit):
         if adherence and sample.reference is None:
             missing_ref.append(sample.id)
         for c in from_rows:
@@ -108,8 +133,8 @@ def _check_dataset(store: Store, spec: EvalSpec, info: DatasetInfo) -> None:
     if missing_ref:
         raise RubricError(
             f"rubric(s) {', '.join(adherence)} are adherence rubrics and need a reference response, but "
-            f"{len(missing_ref)} row(s) of dataset {info.name!r} have none (first: {', '.join(missing_ref[:3])}); "
-            "use a direct rubric, or add references to those rows")
+            f"{len(missing_ref)} row(s) of dataset {dataset.name!r} have none (first: "
+            f"{', '.join(missing_ref[:3])}); use a direct rubric, or add references to those rows")
     for label, ids in missing_out.items():
         if ids:
             raise SpecError(
@@ -146,17 +171,19 @@ def check_endpoints(spec: EvalSpec) -> None:
 
 def prepare_run(store: Store, spec: EvalSpec, *, warn: Callable[[str], None] | None = None,
                 check: bool = True) -> str:
-    """Check everything that can be checked up front, then record the run and its spec snapshot.
+    """Check everything that can be checked up front, then record the run and its spec snapshot. Nothing is
+    written, not even the dataset's import, unless every check passes.
 
     `warn` receives what the user should know but that doesn't stop the run (rows skipped on import). `check`
     False skips the endpoint check (`check_endpoints`)."""
-    info = _resolve_dataset(store, spec, warn or (lambda message: warnings.warn(message, stacklevel=3)))
-    _check_dataset(store, spec, info)
     models = _models(spec)
     for m in models.values():
         create_provider(m)  # constructing checks settings (keys present, files exist) without calling out
+    dataset = _find_dataset(store, spec)
+    _check_dataset(store, spec, dataset)
     if check:
         check_endpoints(spec)
+    info = _store_dataset(store, spec, dataset, warn or (lambda message: warnings.warn(message, stacklevel=3)))
     store.save_rubrics(spec.rubrics)
     store.save_models(models.values())
     snapshot = spec.model_dump(mode="json")
