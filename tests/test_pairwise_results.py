@@ -122,3 +122,19 @@ def test_results_and_compare_are_typed_records_with_the_json_every_view_shows(pr
         assert cmp.to_dict()["comparisons"][0]["mean_after"] == 8.0
     finally:
         store.close()
+
+
+def test_a_stored_outcome_is_read_and_a_missing_one_derived_from_the_winner() -> None:
+    from assay.report.verdicts import pair_outcomes, pair_units, verdict_outcome
+
+    base = {"sample_id": "s", "model_a": "x", "model_b": "y", "judge": "j", "repeat": 0, "status": "done"}
+    assert verdict_outcome({**base, "winner": "x", "outcome": 0.75}) == 0.75  # graded or weighted: as stored
+    assert verdict_outcome({**base, "winner": "x", "outcome": None}) == 1.0  # stored before outcomes existed
+    assert verdict_outcome({**base, "winner": "tie"}) == 0.5 and verdict_outcome({**base, "winner": "y"}) == 0.0
+    rows = [{**base, "order": "ab", "winner": "x", "outcome": 0.8},  # a probability from log-probabilities
+            {**base, "order": "ba", "winner": "tie", "outcome": 0.5},
+            {**base, "order": "ab", "repeat": 1, "winner": "x", "outcome": 1.0},  # its other order failed
+            {**base, "order": "ba", "repeat": 1, "status": "failed", "winner": None, "outcome": None}]
+    (unit,) = pair_units(rows)
+    assert (unit.ab, unit.ba, unit.outcome) == (0.8, 0.5, 0.65)
+    assert pair_outcomes([unit]) == {("x", "y"): {"s": 0.65}}
