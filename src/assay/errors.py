@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from assay.redact import redact
+
 
 class AssayError(Exception):
     """Base of every error assay raises on purpose."""
@@ -43,7 +45,7 @@ class ProviderError(AssayError):
     """A model call failed. `status` is the HTTP status when there was one."""
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
+        super().__init__(redact(message))  # a provider's message may echo the request, key included
         self.status = status
 
 

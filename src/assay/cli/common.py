@@ -8,6 +8,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from assay.redact import redact
 from assay.store import Store
 
 
@@ -16,7 +17,7 @@ def open_store(ctx: click.Context) -> Store:
 
 
 def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    click.echo(redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)))
 
 
 def console() -> Console:

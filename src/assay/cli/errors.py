@@ -20,6 +20,7 @@ from typing import IO, Any
 import click
 
 from assay.errors import AssayError, ProviderError
+from assay.redact import redact
 
 EXIT_OK = 0
 EXIT_NO = 1
@@ -34,7 +35,7 @@ class CommandError(click.ClickException):
     """A failure shown as one red `error: ...` line on stderr."""
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.secho(f"error: {self.format_message()}", fg="red", err=True)
+        click.secho(f"error: {redact(self.format_message())}", fg="red", err=True)
 
 
 class EvalSaysNo(CommandError):

@@ -14,6 +14,7 @@ from assay.cli.common import print_json
 from assay.cli.errors import EXIT_NO
 from assay.config.models import ModelSpec
 from assay.errors import ProviderError, SpecError
+from assay.redact import redact
 
 PLAIN_PROMPT = "Reply with the word ok."
 SMOKE_SYSTEM = "You are a strict evaluator. Answer only with the verdict you are asked for."
@@ -180,7 +181,7 @@ def test(name: str, config: Path | None, as_json: bool) -> None:
                        f"answer: {_one_line(plain['answer'])!r}")
         else:
             click.echo(f"plain call:        {click.style('failed', fg='red')} after {plain['latency_ms']:.0f} ms: "
-                       f"{plain['error']}")
+                       f"{redact(plain['error'])}")
         if structured.get("skipped"):
             click.echo("structured output: skipped (the plain call failed)")
         elif structured["ok"]:
@@ -188,6 +189,6 @@ def test(name: str, config: Path | None, as_json: bool) -> None:
                        f"verdict score {structured['score']:g} on 1-5")
         else:
             seen = f"; it answered {_one_line(structured['answer'])!r}" if "answer" in structured else ""
-            click.echo(f"structured output: {click.style('failed', fg='red')}: {structured['error']}{seen}")
+            click.echo(f"structured output: {click.style('failed', fg='red')}: {redact(structured['error'])}{seen}")
     if not result["plain"]["ok"]:
         raise click.exceptions.Exit(EXIT_NO)

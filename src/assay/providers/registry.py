@@ -8,6 +8,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 from assay.errors import SpecError
+from assay.redact import watch
 
 if TYPE_CHECKING:
     from assay.config.models import ModelSpec
@@ -55,4 +56,5 @@ def get_factory(name: str) -> ProviderFactory:
 
 
 def create_provider(spec: ModelSpec) -> Provider:
+    watch(spec.api_key_env)  # its value is a secret: kept out of every error text from now on
     return get_factory(spec.provider)(spec)

@@ -34,8 +34,10 @@ Control endpoints (never behind the API key, never delayed):
 
 A fault rule is ``{"fault": F, "times": N | null, "model": name?, "call": "judge"|"generate"?,
 "retry_after": seconds?, "delay_s": seconds?}``; F is one of ``429 500 502 503 400 401 404
-timeout drop malformed out_of_range wrong_type empty``. For each chat-completions request the
-first rule (in list order) that matches and has times left fires, and its ``times`` drops by one.
+timeout drop malformed out_of_range wrong_type empty echo_headers``. For each chat-completions request
+the first rule (in list order) that matches and has times left fires, and its ``times`` drops by one.
+``echo_headers`` answers 400 with the request's headers (Authorization included) in the error message, as some
+gateways do: what a client must never store or print.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ FAULT_KINDS = frozenset(
         "out_of_range",
         "wrong_type",
         "empty",
+        "echo_headers",
     }
 )
 CONFIG_KEYS = ("latency_ms", "jitter_ms", "judge_noise", "pairwise_bias")
@@ -411,9 +414,16 @@ def _client_gone(request: web.Request) -> bool:
     return transport is None or transport.is_closing()
 
 
-def _fault_response(rule: Rule, p: _Parsed, state: State) -> web.Response:
+def _fault_response(rule: Rule, p: _Parsed, state: State, request: web.Request) -> web.Response:
     fault = rule.fault
     model = p.model
+    if fault == "echo_headers":
+        return _error_response(
+            400,
+            f"Invalid request (injected fault). Request headers: {json.dumps(dict(request.headers))}",
+            "invalid_request_error",
+            "invalid_request",
+        )
     if fault == "429":
         return _error_response(
             429,
@@ -553,7 +563,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             state.record_ok(payload)
             return resp
 
-        return _fault_response(rule, p, state)
+        return _fault_response(rule, p, state, request)
     finally:
         state.in_flight -= 1
 
