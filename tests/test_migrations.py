@@ -21,8 +21,7 @@ from sqlalchemy import Connection, text
 import assay
 from assay.cli.main import cli
 from assay.errors import StoreError
-from assay.store import Store
-from assay.store import migrations
+from assay.store import Store, migrations
 from assay.store.database import open_engine, write_transaction
 
 RELEASE_DB = Path(__file__).parent / "data" / "release-0.1.0.db"
@@ -178,3 +177,21 @@ def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) ->
         assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(errors)
         assert _versions(db) == [v for v, _, _ in migrations.MIGRATIONS]
 
+
+def test_migration_7_gives_judgments_without_an_output_their_own_status(tmp_path: Path) -> None:
+    db = _release_copy(tmp_path)
+    no_output = "select count(*) from judgments where error like 'no output to judge%'"
+    with sqlite3.connect(db) as conn:
+        (n,) = conn.execute(no_output + " and status = 'failed'").fetchone()
+        (other_failed,) = conn.execute("select count(*) from judgments where status = 'failed'").fetchone()
+    assert n >= 1 and other_failed > n  # the release recorded them as failures, beside real ones
+    Store(db).close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute(no_output + " and status = 'skipped'").fetchone() == (n,)
+        assert conn.execute("select count(*) from judgments where status = 'failed'").fetchone() == (other_failed - n,)
+    (run_id,) = sqlite3.connect(db).execute("select id from runs").fetchone()
+    data = assay.results(run_id, db=db)
+    weak = next(m for m in data["rubrics"][0]["models"] if m["model"] == "weak")
+    assert weak["n_failed_no_output"] == n
+    assert data["counts"]["judgments"]["skipped"] == n
+    assert all("no output" not in f["error"] for f in data["failures"]["judgments"])

@@ -96,6 +96,7 @@ def test_non_retryable_errors_fail_fast_with_the_providers_message(project: Proj
     stats = project.server.stats()
     assert stats["by_model"]["weak-q4"] == 12  # one call per sample: no retries
     assert data["counts"]["outputs"] == {"done": 12, "failed": 12}
+    assert data["counts"]["judgments"] == {"done": 12, "skipped": 12}  # no output: skipped, not failed
     weak = _model(data, "weak")
     assert (weak["n_failed"], weak["n_failed_no_output"], weak["n_scored"]) == (12, 12, 0)
     (failure,) = data["failures"]["outputs"]

@@ -157,7 +157,7 @@ def test_sigterm_marks_the_run_interrupted_and_prints_the_resume_hint(project: P
     run = _assay(project, "run", str(spec), "--quiet")
     _wait_for(project.db, "select count(*) from outputs", 2, run)
     run.send_signal(signal.SIGTERM)
-    out, err = run.communicate(timeout=60)
+    _, err = run.communicate(timeout=60)
     assert run.returncode == 130, err  # as for Ctrl-C
     with sqlite3.connect(project.db) as conn:
         (run_id, status) = conn.execute("select id, status from runs").fetchone()

@@ -10,9 +10,10 @@ import hashlib
 import logging
 import time
 import warnings
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Coroutine, Iterator
+from typing import Any
 
 from assay.config.models import ModelSpec
 from assay.config.spec import EvalSpec, load_spec

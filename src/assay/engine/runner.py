@@ -31,7 +31,7 @@ from assay.judge import (
 )
 from assay.providers.base import CompletionRequest
 from assay.rubric import Rubric
-from assay.store.store import NO_OUTPUT_ERROR, StoreWriter, now
+from assay.store.store import NO_OUTPUT_ERROR, SKIPPED, StoreWriter, now
 
 
 def generation_messages(spec: ModelSpec, sample: Sample) -> list[dict[str, Any]]:
@@ -149,7 +149,7 @@ class RunEngine:
                         continue
                     job = _JudgeJob(sample, candidate, output or "", rubric, judge, repeat)
                     if output is None:
-                        await self._judgment_failed(job, f"{NO_OUTPUT_ERROR}: the candidate's generation failed")
+                        await self._judgment_skipped(job)
                     else:
                         yield job
 
@@ -248,6 +248,12 @@ class RunEngine:
     async def _judgment_failed(self, job: _JudgeJob, error: str, attempts: Tries | None = None) -> None:
         self.progress.for_candidate(job.candidate).judgments_failed += 1
         await self._write_judgment(job, "failed", None, None, error, None, False, attempts or Tries())
+
+    async def _judgment_skipped(self, job: _JudgeJob) -> None:
+        """Nothing to judge: the candidate's generation failed. Not scored, and kept apart from failed verdicts."""
+        self.progress.for_candidate(job.candidate).judgments_failed += 1
+        await self._write_judgment(job, SKIPPED, None, None, f"{NO_OUTPUT_ERROR}: the candidate's generation failed",
+                                   None, False, Tries())
 
     async def _write_judgment(self, job: _JudgeJob, status: str, score: float | None, reasoning: str | None,
                         error: str | None, key: str | None, cached: bool, attempts: Tries) -> None:

@@ -14,12 +14,28 @@ then finds the work done. A database written by a newer assay (a version above t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version as package_version
-from typing import Callable
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 
-from sqlalchemy import (Boolean, Column, Connection, Engine, Float, Index, Integer, MetaData, PrimaryKeyConstraint,
-                        String, Table, Text, UniqueConstraint, inspect, text)
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    text,
+)
 
 from assay.errors import StoreError
 from assay.store.database import write_transaction
@@ -195,12 +211,20 @@ def m006_run_leases(conn: Connection) -> None:
     m.create_all(conn)
 
 
+def m007_skipped_judgments(conn: Connection) -> None:
+    # A judgment that never happened because the candidate produced no output was a failure whose error began
+    # with this text; it has a status of its own now.
+    conn.execute(text("UPDATE judgments SET status = 'skipped' "
+                      "WHERE status = 'failed' AND error LIKE 'no output to judge%'"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "initial", m001_initial),
     (2, "pairwise judgments", m002_pairwise_judgments),
     (3, "dataset file hash", m003_dataset_file_hash),
     (4, "model entries", m004_models),
     (6, "run leases", m006_run_leases),
+    (7, "skipped judgments", m007_skipped_judgments),
 ]
 
 

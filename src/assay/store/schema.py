@@ -5,8 +5,19 @@ Natural keys are primary keys, so a work item can exist once per run even when t
 
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, Float, Index, Integer, MetaData, PrimaryKeyConstraint, String, Table, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
 
@@ -105,7 +116,7 @@ judgments = Table(
     Column("judge", String(64), nullable=False),
     Column("repeat", Integer, nullable=False),
     Column("rubric_version", String(32), nullable=False),
-    Column("status", String(8), nullable=False),   # done | failed
+    Column("status", String(8), nullable=False),   # done | failed | skipped (the candidate produced no output)
     Column("score", Float),
     Column("reasoning", Text),
     Column("raw", Text),                           # the judge's raw answer, kept for failed verdicts

@@ -14,16 +14,18 @@ import queue
 import secrets
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from assay.dataset.records import Sample, content_hash
 from assay.errors import StoreError
+from assay.redact import redact, redact_fields
 from assay.store import schema as t
 from assay.store.database import open_engine, write_transaction
 from assay.store.migrations import migrate
@@ -31,6 +33,8 @@ from assay.store.migrations import migrate
 DEFAULT_DB = Path(".assay") / "assay.db"
 # The error of a judgment that never happened because the candidate produced no output.
 NO_OUTPUT_ERROR = "no output to judge"
+# The status of a judgment that never happened because the candidate produced no output (migration 7).
+SKIPPED = "skipped"
 
 
 def now() -> str:
@@ -68,7 +72,7 @@ def _upsert(engine: Engine, table: Any, rows: list[dict[str, Any]]) -> Any:
     if name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     elif name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
     else:  # pragma: no cover - other backends are not supported yet
         raise StoreError(f"unsupported database backend {name!r}")
     stmt = dialect_insert(table)
@@ -107,7 +111,7 @@ class Store:
                 return DatasetInfo(**existing._mapping), False
             ds_id = conn.execute(insert(t.datasets).values(
                 name=name, version=version, kind=kind, format=fmt, n_rows=len(samples), source=source,
-                created_at=now(), file_sha256=file_sha256)).inserted_primary_key[0]
+                created_at=now(), file_sha256=file_sha256)).inserted_primary_key[0]  # type: ignore[index]
             for start in range(0, len(samples), 5000):  # rows made a chunk at a time, not all at once
                 conn.execute(insert(t.dataset_rows), [
                     {"dataset_id": ds_id, "idx": start + i, "sample_id": s.id, "data": s.canonical_json()}
@@ -225,7 +229,7 @@ class Store:
                                 ("pairwise", t.pairwise_judgments)):
                 rows = conn.execute(select(table.c.status, func.count()).where(table.c.run_id == run_id)
                                     .group_by(table.c.status)).all()
-                out[name] = {s: n for s, n in rows}
+                out[name] = dict(rows)
         if not out["pairwise"]:
             del out["pairwise"]  # most runs have no pairwise rubric
         return out
@@ -244,14 +248,14 @@ class Store:
             rows = conn.execute(select(t.judgments.c.sample_id, t.judgments.c.candidate, t.judgments.c.rubric,
                                        t.judgments.c.judge, t.judgments.c.repeat)
                                 .where(t.judgments.c.run_id == run_id, t.judgments.c.status == "done"))
-            return {tuple(r) for r in rows}  # type: ignore[misc]
+            return {tuple(r) for r in rows}
 
     def done_pairwise(self, run_id: str) -> set[tuple[str, str, str, str, str, str, int]]:
         p = t.pairwise_judgments
         with self.engine.connect() as conn:
             rows = conn.execute(select(p.c.sample_id, p.c.rubric, p.c.judge, p.c.model_a, p.c.model_b, p.c.order,
                                        p.c.repeat).where(p.c.run_id == run_id, p.c.status == "done"))
-            return {tuple(r) for r in rows}  # type: ignore[misc]
+            return {tuple(r) for r in rows}
 
     def pairwise(self, run_id: str) -> list[dict[str, Any]]:
         p = t.pairwise_judgments
@@ -277,12 +281,12 @@ class Store:
 
     def judgment_scores(self, run_id: str) -> list[tuple[str, str, str, str, str, float | None, str, int, bool]]:
         """(rubric, candidate, sample_id, status, rubric_version, score, judge, repeat, no_output) per judgment:
-        what statistics need, without the text. `no_output` marks failures caused by a failed generation."""
+        what statistics need, without the text. `no_output` marks judgments skipped for a failed generation."""
         j = t.judgments
         with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+            return [tuple(r) for r in conn.execute(
                 select(j.c.rubric, j.c.candidate, j.c.sample_id, j.c.status, j.c.rubric_version, j.c.score,
-                       j.c.judge, j.c.repeat, j.c.error.startswith(NO_OUTPUT_ERROR))
+                       j.c.judge, j.c.repeat, j.c.status == SKIPPED)
                 .where(j.c.run_id == run_id))]
 
     def failures(self, run_id: str, limit: int = 3) -> dict[str, list[dict[str, Any]]]:
@@ -295,14 +299,14 @@ class Store:
             "outputs": select(o.c.candidate, o.c.error, n).where(o.c.run_id == run_id, o.c.status == "failed")
             .group_by(o.c.candidate, o.c.error),
             "judgments": select(j.c.rubric, j.c.candidate, j.c.judge, j.c.error, n)
-            .where(j.c.run_id == run_id, j.c.status == "failed", ~j.c.error.startswith(NO_OUTPUT_ERROR))
+            .where(j.c.run_id == run_id, j.c.status == "failed")
             .group_by(j.c.rubric, j.c.candidate, j.c.judge, j.c.error),
             "pairwise": select(p.c.rubric, p.c.judge, p.c.error, n)
             .where(p.c.run_id == run_id, p.c.status == "failed").group_by(p.c.rubric, p.c.judge, p.c.error),
         }
         with self.engine.connect() as conn:
             for name, query in queries.items():
-                rows = [dict(r._mapping) for r in conn.execute(query.order_by(n.desc()))]
+                rows = [{**r._mapping, "error": redact(r.error or "")} for r in conn.execute(query.order_by(n.desc()))]
                 seen: dict[tuple[Any, ...], int] = {}
                 for row in rows:  # the `limit` most common messages per model (and rubric, judge)
                     key = tuple(v for k, v in row.items() if k not in ("error", "n"))
@@ -377,7 +381,8 @@ class Store:
             return [dict(r._mapping) for r in conn.execute(q.order_by(c.c.id.desc()))]
 
     def write_batch(self, batch: dict[str, list[dict[str, Any]]]) -> None:
-        """Write calls, outputs and judgments in one transaction."""
+        """Write calls, outputs and judgments in one transaction. Error texts are stored without secrets."""
+        batch = {kind: [redact_fields(row) for row in rows] for kind, rows in batch.items()}
         with write_transaction(self.engine) as conn:
             if batch.get("calls"):
                 conn.execute(insert(t.calls), batch["calls"])
@@ -402,7 +407,7 @@ class StoreWriter:
 
     def __init__(self, store: Store, *, max_pending: int = MAX_PENDING_WRITES) -> None:
         self.store = store
-        self._q: queue.SimpleQueue[tuple[str, dict[str, Any], Callable[[], None] | None] | None] = \
+        self._q: queue.SimpleQueue[tuple[str, dict[str, Any], Callable[[], object] | None] | None] = \
             queue.SimpleQueue()
         self._room = asyncio.Semaphore(max_pending)  # taken by `put`, given back once the record is written
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -410,7 +415,7 @@ class StoreWriter:
         self._thread = threading.Thread(target=self._run, name="assay-store-writer", daemon=True)
         self._thread.start()
 
-    async def put(self, kind: str, row: dict[str, Any], on_commit: Callable[[], None] | None = None) -> None:
+    async def put(self, kind: str, row: dict[str, Any], on_commit: Callable[[], object] | None = None) -> None:
         """Queue a row, waiting while the queue is full; `on_commit` is called (on the writer's thread) once it
         is committed."""
         self._raise_if_failed()
@@ -437,7 +442,7 @@ class StoreWriter:
                 except queue.Empty:
                     break
             batch: dict[str, list[dict[str, Any]]] = {}
-            committed: list[Callable[[], None]] = []
+            committed: list[Callable[[], object]] = []
             for item in items:
                 if item is None:
                     done = True
