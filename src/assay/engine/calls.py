@@ -172,4 +172,8 @@ class ModelCaller:
             await self.writer.put("calls", row)
             return
         loop = asyncio.get_running_loop()
-        await self.writer.put("calls", row, on_commit=lambda: loop.call_soon_threadsafe(self.cache.committed, key))
+
+        def committed() -> None:  # on the writer's thread: hand the news to the event loop
+            loop.call_soon_threadsafe(self.cache.committed, key)
+
+        await self.writer.put("calls", row, on_commit=committed)

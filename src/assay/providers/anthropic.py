@@ -45,8 +45,7 @@ from urllib.parse import unquote, unquote_to_bytes
 
 from assay.config.models import ModelSpec
 from assay.errors import FatalProviderError, RetryableError, SpecError, UnreachableError
-from assay.providers.base import (Completion, CompletionRequest, parse_retry_after, probe, refuse_offline,
-                                  status_error)
+from assay.providers.base import Completion, CompletionRequest, parse_retry_after, probe, refuse_offline, status_error
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"

@@ -16,8 +16,7 @@ import aiohttp
 
 from assay.config.models import ModelSpec
 from assay.errors import RetryableError, SpecError, UnreachableError
-from assay.providers.base import (Completion, CompletionRequest, parse_retry_after, probe, refuse_offline,
-                                  status_error)
+from assay.providers.base import Completion, CompletionRequest, parse_retry_after, probe, refuse_offline, status_error
 
 __all__ = ["OpenAIProvider", "parse_retry_after"]
 
