@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import socket
 import subprocess
@@ -433,7 +434,8 @@ def test_invalid_rules_and_settings_are_rejected(server):
 
 def test_latency_and_jitter(server):
     cfg = server.configure(latency_ms=150, jitter_ms=50)
-    assert cfg == {"latency_ms": 150, "jitter_ms": 50, "judge_noise": 1, "pairwise_bias": "none"}
+    assert cfg == {"latency_ms": 150, "jitter_ms": 50, "judge_noise": 1, "pairwise_bias": "none",
+                   "logprobs": "on", "logprobs_split": "separate"}
     t0 = time.monotonic()
     assert chat(server).status == 200
     assert 0.09 <= time.monotonic() - t0 < 1.5
@@ -517,7 +519,8 @@ def test_reset(server):
     assert server.stats()["duplicates"] == 1
     server.reset()
     assert server.faults() == []
-    assert server.config() == {"latency_ms": 0, "jitter_ms": 0, "judge_noise": 1, "pairwise_bias": "none"}
+    assert server.config() == {"latency_ms": 0, "jitter_ms": 0, "judge_noise": 1, "pairwise_bias": "none",
+                   "logprobs": "on", "logprobs_split": "separate"}
     s = server.stats()
     assert (s["calls"], s["ok"], s["faults"], s["duplicates"], s["max_in_flight"]) == (0, 0, 0, 0, 0)
     assert s["by_model"] == {} and s["by_call"] == {"generate": 0, "judge": 0}
@@ -548,7 +551,8 @@ def test_require_key():
         assert r.status == 200 and json.loads(r.content)["score"] == 6  # --judge-noise 0 applied
         assert http(s.url + "/models", headers=ok).status == 200
         # Control endpoints need no key; start-up settings are what reset restores.
-        assert s.config() == {"latency_ms": 20, "jitter_ms": 0, "judge_noise": 0, "pairwise_bias": "none"}
+        assert s.config() == {"latency_ms": 20, "jitter_ms": 0, "judge_noise": 0, "pairwise_bias": "none",
+                   "logprobs": "on", "logprobs_split": "separate"}
         s.configure(latency_ms=0)
         s.reset()
         assert s.config()["latency_ms"] == 20
@@ -607,3 +611,38 @@ def test_pairwise_verdicts_follow_quality_or_the_position_bias(server):
     assert json.loads(json.loads(urllib.request.urlopen(req()).read())["choices"][0]["message"]["content"])["winner"] == "B"
     server.configure(pairwise_bias="first")
     assert json.loads(json.loads(urllib.request.urlopen(req()).read())["choices"][0]["message"]["content"])["winner"] == "A"
+
+
+PAIR_FORMAT = {"type": "json_schema", "json_schema": {"name": "v", "schema": {
+    "type": "object", "properties": {"reasoning": {"type": "string"},
+                                     "winner": {"type": "string", "enum": ["A", "B", "tie"]}}}}}
+
+
+@pytest.mark.parametrize("split, answer_token", [("separate", "A"), ("quoted", ' "A'), ("closing", 'A"}')])
+def test_logprobs_in_the_api_shape_with_the_answer_cut_as_asked(server, split, answer_token):
+    server.configure(logprobs_split=split)
+    reply = chat(server, model="judge", text="A: x quality=7\nB: y quality=3", response_format=PAIR_FORMAT,
+                 logprobs=True, top_logprobs=3)
+    assert reply.status == 200, reply.raw
+    choice = reply.json["choices"][0]
+    tokens = choice["logprobs"]["content"]
+    assert "".join(t["token"] for t in tokens) == choice["message"]["content"]
+    for t in tokens:
+        assert set(t) == {"token", "logprob", "bytes", "top_logprobs"} and t["logprob"] <= 0
+        assert bytes(t["bytes"]) == t["token"].encode() and len(t["top_logprobs"]) <= 3
+    (answer,) = [t for t in tokens if t["token"] == answer_token]
+    top = {a["token"]: a["logprob"] for a in answer["top_logprobs"]}
+    # Response A is 4 quality points better: A is the likeliest answer, and the answer's token is the chosen one.
+    assert max(top, key=top.get) == answer_token and answer["logprob"] == top[answer_token]
+    assert len(top) == 3 and all(math.exp(lp) < 1 for lp in top.values())
+
+
+def test_logprobs_can_be_switched_off_and_are_checked(server):
+    server.configure(logprobs="off")
+    reply = chat(server, logprobs=True, top_logprobs=2)
+    assert reply.status == 200 and reply.json["choices"][0]["logprobs"] is None
+    assert chat(server, top_logprobs=2).status == 400  # top_logprobs needs logprobs: true, as in the API
+    assert chat(server, logprobs=True, top_logprobs=21).status == 400
+    server.configure(logprobs="on")
+    plain = chat(server, logprobs=True)
+    assert all(t["top_logprobs"] == [] for t in plain.json["choices"][0]["logprobs"]["content"])

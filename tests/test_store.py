@@ -61,6 +61,22 @@ def test_m003_adds_the_file_hash_to_an_older_database(tmp_path) -> None:
     assert "file_sha256" in columns and applied == sorted(version for version, _, _ in MIGRATIONS)
 
 
+
+def test_m005_adds_the_pairwise_outcome_and_call_logprobs_to_an_older_database(tmp_path) -> None:
+    db = tmp_path / "old.db"
+    Store(db).close()
+    with sqlite3.connect(db) as conn:  # make it look like a database from before migration 5
+        conn.execute("alter table pairwise_judgments drop column outcome")
+        conn.execute("alter table calls drop column logprobs")
+        conn.execute("delete from schema_migrations where version = 5")
+    Store(db).close()
+    with sqlite3.connect(db) as conn:
+        pairwise = {r[1]: r[2] for r in conn.execute("pragma table_info(pairwise_judgments)")}
+        calls = {r[1]: r[2] for r in conn.execute("pragma table_info(calls)")}
+        applied = [r[0] for r in conn.execute("select version from schema_migrations order by version")]
+    assert pairwise["outcome"] == "FLOAT" and calls["logprobs"] == "TEXT" and 5 in applied
+
+
 def test_an_unchanged_spec_dataset_file_is_not_parsed_again(project: Project, monkeypatch) -> None:
     import assay.evaluate
 

@@ -21,6 +21,7 @@ from assay.dataset.parse import parse_file
 from assay.dataset.records import Sample
 from assay.engine.calls import CallCache, ModelCaller
 from assay.engine.lease import RunLease
+from assay.engine.plan import WorkPlan
 from assay.engine.progress import RunProgress
 from assay.engine.runner import RunEngine
 from assay.errors import AssayError, RubricError, SpecError
@@ -144,6 +145,17 @@ def _check_dataset(store: Store, spec: EvalSpec, dataset: _Dataset) -> None:
                 f"{len(ids)} row(s) lack it (first: {', '.join(ids[:3])})")
 
 
+def _check_weighted(spec: EvalSpec, providers: dict[str, Any]) -> None:
+    """A weighted pairwise rubric needs judges whose provider can return token log-probabilities."""
+    weighted = [r.name for r in spec.rubrics if r.pairwise and spec.pairwise_options(r).weighted]
+    for judge in spec.judges if weighted else ():
+        if not getattr(providers[judge.label], "supports_logprobs", False):
+            raise SpecError(f"rubric(s) {', '.join(weighted)} ask for weighted verdicts, read from token "
+                            f"log-probabilities, which judge {judge.label!r} (provider: {judge.provider}) can't "
+                            "return; use an OpenAI-compatible judge whose endpoint returns logprobs, or set "
+                            "weighted: false")
+
+
 def _models(spec: EvalSpec) -> dict[str, ModelSpec]:
     models: dict[str, ModelSpec] = {}
     for m in (*spec.candidates, *spec.judges):
@@ -178,8 +190,8 @@ def prepare_run(store: Store, spec: EvalSpec, *, warn: Callable[[str], None] | N
     `warn` receives what the user should know but that doesn't stop the run (rows skipped on import). `check`
     False skips the endpoint check (`check_endpoints`)."""
     models = _models(spec)
-    for m in models.values():
-        create_provider(m)  # constructing checks settings (keys present, files exist) without calling out
+    providers = {label: create_provider(m) for label, m in models.items()}  # checks settings without calling out
+    _check_weighted(spec, providers)
     dataset = _find_dataset(store, spec)
     _check_dataset(store, spec, dataset)
     if check:
@@ -212,11 +224,9 @@ async def _execute_leased(store: Store, info: RunInfo, spec: EvalSpec, lease: Ru
                           on_start: Callable[[RunProgress], None] | None) -> RunOutcome:
     dataset = store.dataset_by_id(info.dataset_id)
     n = min(dataset.n_rows, spec.settings.limit or dataset.n_rows)
-    n_cand, verdicts = len(spec.candidates), len(spec.judges) * spec.settings.judge_samples
-    n_pairwise = sum(r.pairwise for r in spec.rubrics)
-    progress = RunProgress(run_id=info.id, outputs_total=n * n_cand,
-                           judgments_total=n * n_cand * (len(spec.rubrics) - n_pairwise) * verdicts,
-                           pairs_total=n * n_cand * (n_cand - 1) * n_pairwise * verdicts)
+    totals = WorkPlan(spec).totals(n)
+    progress = RunProgress(run_id=info.id, outputs_total=totals.outputs, judgments_total=totals.judgments,
+                           pairs_total=totals.pairs)
     for c in spec.candidates:
         progress.for_candidate(c.label)
     models = _models(spec)

@@ -35,9 +35,10 @@ def _field_names(model: type[BaseModel] | None, parent: tuple[Any, ...]) -> list
             return []
         if isinstance(name, int):
             continue  # an index into a list or tuple of records: stay with the item's record
-        field = model.model_fields.get(str(name))
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}  # by the name written in YAML
+        field = fields.get(str(name))
         model = _record_in(field.annotation) if field is not None else None
-    return list(model.model_fields) if model is not None else []
+    return [f.alias or n for n, f in model.model_fields.items()] if model is not None else []
 
 
 def _record_in(annotation: Any) -> type[BaseModel] | None:

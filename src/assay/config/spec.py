@@ -14,13 +14,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from assay.config.models import ModelSpec
 from assay.errors import RubricError, SpecError
-from assay.rubric import Rubric, load_rubric, rubric_from_mapping
+from assay.rubric import PairwiseOptions, Rubric, load_rubric, rubric_from_mapping
 from assay.validation import describe_validation_error
 from assay.yamlfile import load_yaml
 
 PROJECT_CONFIG_NAMES = ("assay.yaml", "assay.yml")
 
 log = logging.getLogger(__name__)
+
+
+class PairwiseSettings(BaseModel):
+    """Options for every pairwise rubric of the spec; a rubric's own `pairwise:` options take precedence."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    baseline: str | None = Field(None, description="judge each candidate against this one only")
+    weighted: bool = Field(False, description="read verdicts as the judge's probabilities (log-probabilities)")
 
 
 class RunSettings(BaseModel):
@@ -33,6 +42,7 @@ class RunSettings(BaseModel):
     limit: int | None = Field(None, gt=0, description="use only the first N samples")
     max_concurrency: int | None = Field(None, ge=1, description="cap on calls in flight across all models")
     check_endpoints: bool = Field(True, description="ask each endpoint once whether it answers before a run")
+    pairwise: PairwiseSettings = Field(default_factory=PairwiseSettings)
 
 
 class DatasetRef(BaseModel):
@@ -62,6 +72,12 @@ class EvalSpec(BaseModel):
         """The first (often the only) judge."""
         return self.judges[0]
 
+    def pairwise_options(self, rubric: Rubric) -> PairwiseOptions:
+        """A pairwise rubric's options as the run applies them: the rubric's own, else the spec's settings."""
+        own, run = rubric.pair_options, self.settings.pairwise
+        return own.model_copy(update={"baseline": own.baseline if own.baseline is not None else run.baseline,
+                                      "weighted": own.weighted if own.weighted is not None else run.weighted})
+
     @model_validator(mode="after")
     def _unique(self) -> EvalSpec:
         labels = [c.label for c in self.candidates]
@@ -78,7 +94,20 @@ class EvalSpec(BaseModel):
         dup = sorted({x for x in names if names.count(x) > 1})
         if dup:
             raise ValueError(f"rubric names must be unique; repeated: {', '.join(dup)}")
+        self._check_pairwise(labels)
         return self
+
+    def _check_pairwise(self, labels: list[str]) -> None:
+        pairwise = [r for r in self.rubrics if r.pairwise]
+        if self.settings.pairwise != PairwiseSettings() and not pairwise:
+            raise ValueError("settings.pairwise applies to pairwise rubrics, and this spec has none")
+        for r in pairwise:
+            own = r.pair_options.baseline is not None
+            baseline = self.pairwise_options(r).baseline
+            if baseline is not None and baseline not in labels:
+                where = f"rubric {r.name!r}: pairwise.baseline" if own else "settings.pairwise.baseline"
+                raise ValueError(f"{where} {baseline!r} is not one of the candidates ({', '.join(labels)}); "
+                                 "the baseline must be a candidate, compared with each of the others")
 
 
 def find_project_config(start: Path) -> Path | None:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from assay.config.models import ModelSpec
 from assay.errors import ProviderError
-from assay.judge import VerdictError
+from assay.judge import NoLogprobsError, VerdictError
 from assay.providers.base import Completion, CompletionRequest
 
 
@@ -21,7 +21,7 @@ class Caller(Protocol):
     """What asks a model: a run's `ModelCaller` (cache, store) or a command's `OneShot`."""
 
     async def complete(self, request: CompletionRequest, *, purpose: str, extra: Any = None,
-                       usable: Callable[[str], bool] | None = None) -> tuple[Completion, str | None, bool]: ...
+                       usable: Callable[[Completion], bool] | None = None) -> tuple[Completion, str | None, bool]: ...
 
 
 def verdict_seed(judge: ModelSpec, repeat: int, attempt: int) -> int | None:
@@ -49,34 +49,40 @@ class Tries:
         self.count += 1
 
 
-def _parses(parse: Callable[[str], Any], text: str) -> bool:
+def _parses(parse: Callable[[Completion], Any], answer: Completion) -> bool:
     try:
-        parse(text)
+        parse(answer)
     except VerdictError:
         return False
     return True
 
 
 async def ask_verdict(caller: Caller, judge: ModelSpec, messages: list[dict[str, Any]], schema: dict[str, Any],
-                      repeat: int, parse: Callable[[str], Any], tries: Tries,
-                      retries: int) -> tuple[Any, str | None, bool, str | None]:
-    """(verdict, request hash, cached, None) once an answer parses, or (None, None, False, error)."""
+                      repeat: int, parse: Callable[[Completion], Any], tries: Tries, retries: int, *,
+                      top_logprobs: int | None = None) -> tuple[Any, str | None, bool, str | None]:
+    """(verdict, request hash, cached, None) once an answer parses, or (None, None, False, error). `parse` reads
+    the whole answer (its text, and its token log-probabilities when `top_logprobs` asks for them)."""
     problems: list[str] = []
     calls_left = 1 + retries
     attempt = 0
     while calls_left > 0:
-        request = CompletionRequest(messages=messages, json_schema=schema, seed=verdict_seed(judge, repeat, attempt))
+        request = CompletionRequest(messages=messages, json_schema=schema, seed=verdict_seed(judge, repeat, attempt),
+                                    top_logprobs=top_logprobs)
         try:
             completion, key, cached = await caller.complete(
                 request, purpose="judge", extra={"repeat": repeat, "attempt": attempt},
-                usable=lambda text: _parses(parse, text))
+                usable=lambda answer: _parses(parse, answer))
         except ProviderError as e:
             return None, None, False, f"judge call failed: {e}"
         if not cached:
             calls_left -= 1
         tries.add(completion)
         try:
-            return parse(completion.text), key, cached, None
+            return parse(completion), key, cached, None
+        except NoLogprobsError as e:
+            if not cached:  # the endpoint gave none just now: asking again can't bring them
+                return None, None, False, f"unusable verdict: {e}"
+            problems.append(f"try {attempt + 1}: {e}")
         except VerdictError as e:
             problems.append(f"try {attempt + 1}: {e}")
         attempt += 1

@@ -15,7 +15,7 @@ from assay.engine.limits import ModelLimits
 from assay.engine.progress import RunProgress
 from assay.engine.retry import retrying
 from assay.errors import EndpointError, ProviderError, UnreachableError
-from assay.providers.base import Completion, CompletionRequest, Provider
+from assay.providers.base import Completion, CompletionRequest, Provider, logprobs_from_json, logprobs_to_json
 from assay.store.store import Store, StoreWriter, now
 
 # A model whose first calls all fail to connect stops the run: its endpoint is down or misconfigured, and retrying
@@ -25,8 +25,10 @@ UNREACHABLE_STOP = 3
 
 def request_hash(identity: str, request: CompletionRequest, extra: Any = None) -> str:
     """Key of a call in the cache: the model's identity and everything sent (plus e.g. a retry number)."""
-    blob = json.dumps([identity, request.messages, request.json_schema, request.tools, request.seed, extra],
-                      sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    key: list[Any] = [identity, request.messages, request.json_schema, request.tools, request.seed, extra]
+    if request.top_logprobs is not None:  # only then, so the keys of every other request stay as they were
+        key.append({"top_logprobs": request.top_logprobs})
+    blob = json.dumps(key, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -45,16 +47,16 @@ class CallCache:
         self.run_id = run_id
         self.pending: dict[str, asyncio.Future[Completion]] = {}
 
-    def lookup(self, key: str, usable: Callable[[str], bool] | None) -> Completion | None:
+    def lookup(self, key: str, usable: Callable[[Completion], bool] | None) -> Completion | None:
         """The newest stored answer that is `usable` (else the newest answer, for the caller to reject)."""
         if key not in self.known:
             return None
-        rows = self.store.cached_calls(key, self.run_id)
-        if not rows:
+        answers = [Completion(text=r["response"] or "", input_tokens=r["input_tokens"],
+                              output_tokens=r["output_tokens"], logprobs=logprobs_from_json(r.get("logprobs")))
+                   for r in self.store.cached_calls(key, self.run_id)]
+        if not answers:
             return None
-        row = next((r for r in rows if usable is None or usable(r["response"] or "")), rows[0])
-        return Completion(text=row["response"] or "", input_tokens=row["input_tokens"],
-                          output_tokens=row["output_tokens"])
+        return next((a for a in answers if usable is None or usable(a)), answers[0])
 
     def committed(self, key: str) -> None:
         self.known.add(key)
@@ -78,7 +80,7 @@ class ModelCaller:
         self.unreachable = 0
 
     async def complete(self, request: CompletionRequest, *, purpose: str, extra: Any = None,
-                       usable: Callable[[str], bool] | None = None) -> tuple[Completion, str | None, bool]:
+                       usable: Callable[[Completion], bool] | None = None) -> tuple[Completion, str | None, bool]:
         """Returns (completion, request hash, from_cache). A stored answer is the newest one `usable` accepts
         (the newest of all when none is: the caller then asks differently). Identical requests in flight are
         asked once. Raises ProviderError when all tries fail."""
@@ -163,11 +165,11 @@ class ModelCaller:
                 p.has_cost = True
             row.update(response=completion.text, input_tokens=completion.input_tokens,
                        output_tokens=completion.output_tokens, latency_ms=completion.latency_ms, cost=cost,
-                       error=None, status_code=200)
+                       error=None, status_code=200, logprobs=logprobs_to_json(completion.logprobs))
         else:
             assert error is not None
             row.update(response=None, input_tokens=None, output_tokens=None, latency_ms=None, cost=None,
-                       error=str(error), status_code=error.status)
+                       error=str(error), status_code=error.status, logprobs=None)
         if completion is None:
             await self.writer.put("calls", row)
             return

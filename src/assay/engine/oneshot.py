@@ -25,7 +25,7 @@ class OneShot:
         self.limits = ModelLimits(spec)
 
     async def complete(self, request: CompletionRequest, *, purpose: str = "", extra: Any = None,
-                       usable: Callable[[str], bool] | None = None) -> tuple[Completion, None, bool]:
+                       usable: Callable[[Completion], bool] | None = None) -> tuple[Completion, None, bool]:
         """(completion, no request hash, not cached); raises ProviderError when every try fails."""
         async for attempt in retrying(self.spec):
             with attempt:

@@ -3,15 +3,14 @@
 Candidates and judges each have a pool of workers as large as their concurrency limit. An output is handed
 to the judges as soon as it exists (generation and judging overlap), through bounded queues, so memory stays
 flat however large the dataset. Pairwise rubrics wait for every candidate's output of a sample, then judge
-each pair in both orders. Items already done in this run (a resume) are skipped.
+each pair in both orders. The items come from the run's `WorkPlan`; those already done (a resume) are skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Any
 
 from assay.config.models import ModelSpec
@@ -19,17 +18,20 @@ from assay.config.spec import EvalSpec
 from assay.dataset.records import Sample
 from assay.engine.asking import Tries, ask_verdict
 from assay.engine.calls import ModelCaller
+from assay.engine.plan import PairItem, WorkPlan
 from assay.engine.progress import RunProgress
 from assay.errors import ProviderError, RubricError
 from assay.judge import (
+    PairVerdict,
     judge_messages,
     pairwise_messages,
     pairwise_schema,
     parse_pair_verdict,
     parse_verdict,
     verdict_schema,
+    weigh_pair_verdict,
 )
-from assay.providers.base import CompletionRequest
+from assay.providers.base import Completion, CompletionRequest
 from assay.rubric import Rubric
 from assay.store.store import NO_OUTPUT_ERROR, SKIPPED, StoreWriter, now
 
@@ -40,6 +42,10 @@ def generation_messages(spec: ModelSpec, sample: Sample) -> list[dict[str, Any]]
     if spec.system_prompt is not None:
         messages = [{"role": "system", "content": spec.system_prompt}] + [m for m in messages if m["role"] != "system"]
     return messages
+
+
+# How many alternatives per token a weighted verdict asks for: the answers and their spellings fit well within.
+TOP_LOGPROBS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +61,27 @@ class _JudgeJob:
 @dataclass(frozen=True, slots=True)
 class _PairJob:
     sample: Sample
-    rubric: Rubric
-    judge: ModelSpec
-    repeat: int
-    model_a: str      # the pair in spec order; `order` says which is shown first
-    model_b: str
-    order: str        # "ab": model_a shown as response A; "ba": model_b shown as response A
+    item: PairItem    # which pair, in which order (the plan's); `order` says which is shown first
     first: str        # the output shown as response A
     second: str
+
+    @property
+    def rubric(self) -> Rubric:
+        return self.item.rubric
+
+    @property
+    def judge(self) -> ModelSpec:
+        return self.item.judge
+
+    def outcome(self, verdict: PairVerdict) -> float:
+        """model_a's result in this order: response A's preference when model_a was shown first."""
+        return verdict.preference if self.item.order == "ab" else 1.0 - verdict.preference
+
+    def label(self, position: str) -> str:
+        """The candidate shown at a position ("A" or "B"), or "tie"."""
+        a, b = (self.item.model_a, self.item.model_b) if self.item.order == "ab" else \
+            (self.item.model_b, self.item.model_a)
+        return {"A": a, "B": b}.get(position, "tie")
 
 
 class RunEngine:
@@ -78,11 +97,9 @@ class RunEngine:
         self.done_outputs = done_outputs
         self.done_judgments = done_judgments
         self.done_pairwise = done_pairwise or set()
-        self.samples_per_output = spec.settings.judge_samples
-        self.pointwise = [r for r in spec.rubrics if not r.pairwise]
-        self.pairwise = [r for r in spec.rubrics if r.pairwise]
-        self.schemas = {r.name: verdict_schema(r) for r in self.pointwise}
-        self.pair_schema = pairwise_schema()
+        self.plan = WorkPlan(spec)
+        self.pairwise = any(r.pairwise for r in spec.rubrics)
+        self.schemas = {r.name: verdict_schema(r) if not r.pairwise else pairwise_schema(r) for r in spec.rubrics}
         # Outputs of a sample gathered until every candidate has answered (pairwise rubrics only).
         self._gathered: dict[str, dict[str, str | None]] = {}
 
@@ -142,16 +159,14 @@ class RunEngine:
     # -- planning the judge's work ------------------------------------------------------------------------
 
     async def _judge_jobs(self, sample: Sample, candidate: str, output: str | None) -> AsyncIterator[_JudgeJob]:
-        for rubric in self.pointwise:
-            for judge in self.spec.judges:
-                for repeat in range(self.samples_per_output):
-                    if (sample.id, candidate, rubric.name, judge.label, repeat) in self.done_judgments:
-                        continue
-                    job = _JudgeJob(sample, candidate, output or "", rubric, judge, repeat)
-                    if output is None:
-                        await self._judgment_skipped(job)
-                    else:
-                        yield job
+        for item in self.plan.judgment_items:
+            if (sample.id, candidate, item.rubric.name, item.judge.label, item.repeat) in self.done_judgments:
+                continue
+            job = _JudgeJob(sample, candidate, output or "", item.rubric, item.judge, item.repeat)
+            if output is None:
+                await self._judgment_skipped(job)
+            else:
+                yield job
 
     async def _pair_jobs(self, sample: Sample, candidate: str, output: str | None) -> AsyncIterator[_PairJob]:
         gathered = self._gathered.setdefault(sample.id, {})
@@ -159,22 +174,16 @@ class RunEngine:
         if len(gathered) < len(self.spec.candidates):
             return
         del self._gathered[sample.id]
-        labels = [c.label for c in self.spec.candidates]
-        for rubric in self.pairwise:
-            for a, b in combinations(labels, 2):
-                for judge in self.spec.judges:
-                    for repeat in range(self.samples_per_output):
-                        for order in ("ab", "ba"):
-                            if (sample.id, rubric.name, judge.label, a, b, order, repeat) in self.done_pairwise:
-                                continue
-                            first, second = (a, b) if order == "ab" else (b, a)
-                            job = _PairJob(sample, rubric, judge, repeat, a, b, order,
-                                           gathered[first] or "", gathered[second] or "")
-                            if gathered[a] is None or gathered[b] is None:
-                                await self._pair_failed(
-                                    job, "no outputs to compare: a candidate's generation failed", Tries())
-                            else:
-                                yield job
+        for item in self.plan.pair_items:
+            a, b = item.model_a, item.model_b
+            if (sample.id, item.rubric.name, item.judge.label, a, b, item.order, item.repeat) in self.done_pairwise:
+                continue
+            first, second = (a, b) if item.order == "ab" else (b, a)
+            job = _PairJob(sample, item, gathered[first] or "", gathered[second] or "")
+            if gathered[a] is None or gathered[b] is None:
+                await self._pair_failed(job, "no outputs to compare: a candidate's generation failed", Tries())
+            else:
+                yield job
 
     # -- generation ---------------------------------------------------------------------------------------
 
@@ -206,10 +215,11 @@ class RunEngine:
     # -- judging ------------------------------------------------------------------------------------------
 
     async def _ask(self, judge: ModelSpec, messages: list[dict[str, Any]], schema: dict[str, Any], repeat: int,
-                   parse: Any, attempts: Tries) -> tuple[Any, str | None, bool, str | None]:
+                   parse: Callable[[Completion], Any], attempts: Tries,
+                   top_logprobs: int | None = None) -> tuple[Any, str | None, bool, str | None]:
         """Ask the judge until its answer parses (`asking.ask_verdict`, as `assay rubric test` does)."""
         return await ask_verdict(self.callers[judge.label], judge, messages, schema, repeat, parse, attempts,
-                                 self.spec.settings.judge_retries)
+                                 self.spec.settings.judge_retries, top_logprobs=top_logprobs)
 
     async def _judge(self, job: _JudgeJob) -> None:
         attempts = Tries()
@@ -219,7 +229,7 @@ class RunEngine:
             await self._judgment_failed(job, str(e))
             return
         verdict, key, cached, error = await self._ask(job.judge, messages, self.schemas[job.rubric.name], job.repeat,
-                                                      lambda text: parse_verdict(text, job.rubric), attempts)
+                                                      lambda answer: parse_verdict(answer.text, job.rubric), attempts)
         if error is not None:
             await self._judgment_failed(job, error, attempts)
             return
@@ -233,15 +243,20 @@ class RunEngine:
         except RubricError as e:
             await self._pair_failed(job, str(e), attempts)
             return
-        verdict, key, cached, error = await self._ask(job.judge, messages, self.pair_schema, job.repeat,
-                                                      parse_pair_verdict, attempts)
+        weighted = bool(job.item.options.weighted)
+
+        def parse(answer: Completion) -> PairVerdict:
+            verdict = parse_pair_verdict(answer.text, job.rubric)
+            return weigh_pair_verdict(verdict, answer.text, answer.logprobs) if weighted else verdict
+
+        verdict, key, cached, error = await self._ask(job.judge, messages, self.schemas[job.rubric.name],
+                                                      job.item.repeat, parse, attempts,
+                                                      top_logprobs=TOP_LOGPROBS if weighted else None)
         if error is not None:
             await self._pair_failed(job, error, attempts)
             return
-        shown = {"A": job.model_a, "B": job.model_b} if job.order == "ab" else {"A": job.model_b, "B": job.model_a}
         self.progress.pairs_done += 1
-        await self._write_pair(job, "done", shown.get(verdict.winner, "tie"), verdict.winner, verdict.reasoning, None,
-                         key, cached, attempts)
+        await self._write_pair(job, "done", verdict, None, key, cached, attempts)
 
     # -- records ------------------------------------------------------------------------------------------
 
@@ -266,17 +281,21 @@ class RunEngine:
 
     async def _pair_failed(self, job: _PairJob, error: str, attempts: Tries) -> None:
         self.progress.pairs_failed += 1
-        await self._write_pair(job, "failed", None, None, None, error, None, False, attempts)
+        await self._write_pair(job, "failed", None, error, None, False, attempts)
 
-    async def _write_pair(self, job: _PairJob, status: str, winner: str | None, position: str | None,
-                    reasoning: str | None, error: str | None, key: str | None, cached: bool,
-                    attempts: Tries) -> None:
+    async def _write_pair(self, job: _PairJob, status: str, verdict: PairVerdict | None, error: str | None,
+                    key: str | None, cached: bool, attempts: Tries) -> None:
+        item = job.item
         await self.writer.put("pairwise", {
-            "run_id": self.run_id, "sample_id": job.sample.id, "rubric": job.rubric.name, "judge": job.judge.label,
-            "model_a": job.model_a, "model_b": job.model_b, "order": job.order, "repeat": job.repeat,
-            "rubric_version": job.rubric.version, "status": status, "winner": winner, "position": position,
-            "reasoning": reasoning, "error": error, "request_hash": key, "cached": cached, "created_at": now(),
-            **self._usage(job.judge, attempts, cached)})
+            "run_id": self.run_id, "sample_id": job.sample.id, "rubric": item.rubric.name, "judge": item.judge.label,
+            "model_a": item.model_a, "model_b": item.model_b, "order": item.order, "repeat": item.repeat,
+            "rubric_version": item.rubric.version, "status": status,
+            # winner: the better candidate by outcome (or "tie"); position: the side the judge's answer favours.
+            "winner": job.label(verdict.winner) if verdict else None,
+            "position": verdict.position if verdict else None,
+            "outcome": job.outcome(verdict) if verdict else None,
+            "reasoning": verdict.reasoning if verdict else None, "error": error, "request_hash": key,
+            "cached": cached, "created_at": now(), **self._usage(item.judge, attempts, cached)})
 
     @staticmethod
     def _usage(judge: ModelSpec, attempts: Tries, cached: bool) -> dict[str, Any]:

@@ -5,6 +5,7 @@ endpoint check made before a run."""
 from __future__ import annotations
 
 import email.utils
+import json
 import os
 import time
 import urllib.error
@@ -34,8 +35,44 @@ class CompletionRequest:
     tools: list[dict[str, Any]] | None = None
     # Overrides the model entry's seed: repeated judgments of one output ask with distinct seeds.
     seed: int | None = None
+    # Ask for each answer token's log-probability and this many alternatives (a weighted pairwise verdict).
+    top_logprobs: int | None = None
     # Only the `dataset` provider reads this: it answers from the row's pre-generated outputs.
     sample: Sample | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One token of an answer with its log-probability, and (for a token of the answer) the likeliest tokens
+    the model could have produced at its place."""
+
+    token: str
+    logprob: float
+    bytes: bytes | None = None  # the token's UTF-8 bytes when the endpoint gives them (a token may split a char)
+    top: tuple[TokenLogprob, ...] = ()
+
+    @property
+    def raw(self) -> bytes:
+        return self.bytes if self.bytes is not None else self.token.encode("utf-8")
+
+
+def logprobs_to_json(tokens: tuple[TokenLogprob, ...] | None) -> str | None:
+    """A compact JSON form, so an answer served from the call cache keeps its log-probabilities."""
+    if tokens is None:
+        return None
+
+    def one(t: TokenLogprob) -> list[Any]:
+        return [t.token, t.logprob, list(t.bytes) if t.bytes is not None else None, [one(x) for x in t.top]]
+    return json.dumps([one(t) for t in tokens], ensure_ascii=False, separators=(",", ":"))
+
+
+def logprobs_from_json(text: str | None) -> tuple[TokenLogprob, ...] | None:
+    if text is None:
+        return None
+
+    def one(x: list[Any]) -> TokenLogprob:
+        return TokenLogprob(x[0], x[1], bytes(x[2]) if x[2] is not None else None, tuple(one(y) for y in x[3]))
+    return tuple(one(x) for x in json.loads(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +83,15 @@ class Completion:
     latency_ms: float = 0.0
     # False for answers that involved no model call (pre-generated outputs): nothing to cache or count.
     billable: bool = True
+    # Token log-probabilities, when asked for (`top_logprobs`) and the endpoint gives them.
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
 
 @runtime_checkable
 class Provider(Protocol):
+    """A model endpoint. A provider that can return token log-probabilities (`CompletionRequest.top_logprobs`)
+    says so with a class attribute `supports_logprobs = True`; others are never asked for them."""
+
     async def complete(self, request: CompletionRequest) -> Completion:
         """Answer one request, or raise RetryableError / FatalProviderError."""
         ...

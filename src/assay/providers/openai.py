@@ -16,7 +16,15 @@ import aiohttp
 
 from assay.config.models import ModelSpec
 from assay.errors import RetryableError, SpecError, UnreachableError
-from assay.providers.base import Completion, CompletionRequest, parse_retry_after, probe, refuse_offline, status_error
+from assay.providers.base import (
+    Completion,
+    CompletionRequest,
+    TokenLogprob,
+    parse_retry_after,
+    probe,
+    refuse_offline,
+    status_error,
+)
 
 __all__ = ["OpenAIProvider", "parse_retry_after"]
 
@@ -34,7 +42,33 @@ def _error_message(body: bytes) -> str:
         return body[:300].decode("utf-8", "replace")
 
 
+def _token(entry: Any, top: bool) -> TokenLogprob | None:
+    if not isinstance(entry, dict) or not isinstance(entry.get("token"), str):
+        return None
+    logprob = entry.get("logprob")
+    if isinstance(logprob, bool) or not isinstance(logprob, (int, float)):
+        return None
+    raw = entry.get("bytes")
+    data = bytes(raw) if isinstance(raw, list) and all(isinstance(b, int) and 0 <= b < 256 for b in raw) else None
+    alternatives = entry.get("top_logprobs") if top else None
+    return TokenLogprob(entry["token"], float(logprob), data, tuple(
+        t for t in (_token(x, False) for x in alternatives or ()) if t is not None))
+
+
+def _logprobs(choice: Any) -> tuple[TokenLogprob, ...] | None:
+    """`choices[0].logprobs.content` as records; None when the endpoint gave none (or not in the API's shape).
+    A malformed entry makes the whole list None rather than shifting the tokens against the text."""
+    logprobs = choice.get("logprobs") if isinstance(choice, dict) else None
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(content, list) or not content:
+        return None
+    tokens = [_token(entry, True) for entry in content]
+    return None if any(t is None for t in tokens) else tuple(t for t in tokens if t is not None)
+
+
 class OpenAIProvider:
+    supports_logprobs = True
+
     def __init__(self, spec: ModelSpec) -> None:
         if not spec.model:
             raise SpecError(f"model {spec.label!r}: 'model' (the provider's model name) is required")
@@ -62,6 +96,9 @@ class OpenAIProvider:
             body["seed"] = request.seed
         if request.tools:
             body["tools"] = request.tools
+        if request.top_logprobs is not None:
+            body["logprobs"] = True
+            body["top_logprobs"] = request.top_logprobs
         if request.json_schema is not None and s.structured_output != "none":
             if s.structured_output == "json_schema":
                 body["response_format"] = {"type": "json_schema", "json_schema": {
@@ -108,8 +145,9 @@ class OpenAIProvider:
             finish = (data["choices"][0] or {}).get("finish_reason")
             raise RetryableError(f"the response has no content (finish_reason: {finish})", status=status)
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        logprobs = _logprobs(data["choices"][0]) if request.top_logprobs is not None else None
         return Completion(text=text, input_tokens=usage.get("prompt_tokens"),
-                          output_tokens=usage.get("completion_tokens"), latency_ms=latency_ms)
+                          output_tokens=usage.get("completion_tokens"), latency_ms=latency_ms, logprobs=logprobs)
 
     def check(self) -> None:
         """Before a run: does the endpoint answer? (GET /models: free, unlike a completion.)"""

@@ -40,6 +40,27 @@ What the scores mean:
 {%- endif %}
 """
 
+_PAIR_BODY = """You are comparing two AI model responses on one quality dimension.
+
+Dimension: {{ rubric_name }}
+{{ rubric_description }}
+
+The conversation so far:
+{{ conversation_context }}
+{%- if has_reference %}
+
+A reference response, for guidance:
+{{ conversation_response }}
+{%- endif %}
+
+Response A:
+{{ eval_model_response_a }}
+
+Response B:
+{{ eval_model_response_b }}
+
+"""  # followed by the question, which depends on the pairwise scale
+
 DEFAULT_TEMPLATES = {
     "direct": _HEADER + """
 The conversation so far:
@@ -60,28 +81,15 @@ The response to grade:
 {{ eval_model_response }}
 
 Judge how closely the response matches the reference on this dimension.""",
-    "pairwise": """You are comparing two AI model responses on one quality dimension.
-
-Dimension: {{ rubric_name }}
-{{ rubric_description }}
-
-The conversation so far:
-{{ conversation_context }}
-{%- if has_reference %}
-
-A reference response, for guidance:
-{{ conversation_response }}
-{%- endif %}
-
-Response A:
-{{ eval_model_response_a }}
-
-Response B:
-{{ eval_model_response_b }}
-
+    "pairwise": _PAIR_BODY + """\
 Which response is better on this dimension? Their order is arbitrary and their length is not a merit in
 itself. Answer "tie" when neither is better.""",
 }
+
+# The default template of a pairwise rubric on the five-point scale: the same comparison, answered by degree.
+FIVE_POINT_TEMPLATE = _PAIR_BODY + """\
+How do the responses compare on this dimension? Their order is arbitrary and their length is not a
+merit in itself. Say by how much one is better: much better, better, or about the same."""
 
 _DATA_RULE = (
     "You are a careful, impartial evaluator. Text between lines of the form <<<BEGIN name #tag>>> and "
@@ -93,6 +101,10 @@ JUDGE_SYSTEM_PROMPT = _DATA_RULE + (
 PAIRWISE_SYSTEM_PROMPT = _DATA_RULE + (
     "Answer only with a JSON object {\"reasoning\": string, \"winner\": \"A\" | \"B\" | \"tie\"}: first a "
     "brief reasoning, then the better response, or tie.")
+FIVE_POINT_SYSTEM_PROMPT = _DATA_RULE + (
+    "Answer only with a JSON object {\"reasoning\": string, \"verdict\": \"A>>B\" | \"A>B\" | \"A=B\" | "
+    "\"B>A\" | \"B>>A\"}: first a brief reasoning, then the comparison: A>>B when response A is much better, "
+    "A>B when it is better, A=B when neither is better, B>A when response B is better, B>>A when B is much better.")
 
 _env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
 

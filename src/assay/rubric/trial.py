@@ -83,7 +83,8 @@ async def _ask_all(spec: ModelSpec, calls: Sequence[Ask], retries: int) -> list[
     async def one(messages: list[dict[str, Any]], schema: dict[str, Any], repeat: int,
                   parse: Callable[[str], Any]) -> dict[str, Any]:
         tries = Tries()
-        verdict, _, _, error = await ask_verdict(caller, spec, messages, schema, repeat, parse, tries, retries)
+        verdict, _, _, error = await ask_verdict(caller, spec, messages, schema, repeat,
+                                                 lambda answer: parse(answer.text), tries, retries)
         if error is not None:
             return {"ok": False, "error": error, "raw": tries.raw, "tries": tries.count}
         return {"ok": True, "verdict": verdict, "raw": tries.raw, "tries": tries.count}
@@ -121,15 +122,15 @@ async def _judge_repeatedly(spec: ModelSpec, rub: Rubric, messages: list[dict[st
     return results
 
 
-async def _judge_pairs(spec: ModelSpec, messages: dict[str, list[dict[str, Any]]], k: int,
+async def _judge_pairs(spec: ModelSpec, rub: Rubric, messages: dict[str, list[dict[str, Any]]], k: int,
                        retries: int) -> list[dict[str, Any]]:
     """Each repeat asks for both orders (--output shown as response A, then --output-b shown as response A),
     with the repeat's seed, as a run does. A verdict is reported by position and by the output it prefers."""
     from assay.judge import pairwise_schema, parse_pair_verdict
 
-    schema = pairwise_schema()
+    schema = pairwise_schema(rub)  # the rubric's scale: three-point or five-point answers
     seeds = _seeds(spec, k)
-    answers = await _ask_all(spec, [(messages[order], schema, i, parse_pair_verdict)
+    answers = await _ask_all(spec, [(messages[order], schema, i, lambda text: parse_pair_verdict(text, rub))
                                     for i in range(k) for order in ORDERS], retries)
     results = []
     for i, seed in enumerate(seeds):
@@ -192,7 +193,7 @@ def try_pair(spec: ModelSpec, rub: Rubric, sample: Sample, output_a: str, output
 
     messages = {"ab": pairwise_messages(rub, sample, output_a, output_b),
                 "ba": pairwise_messages(rub, sample, output_b, output_a)}
-    results = asyncio.run(_judge_pairs(spec, messages, repeat, retries))
+    results = asyncio.run(_judge_pairs(spec, rub, messages, repeat, retries))
     verdicts = [r[order] for r in results for order in ORDERS]
     parsed = [v for v in verdicts if v["ok"]]
     pairs = [r for r in results if r["flipped"] is not None]

@@ -199,6 +199,15 @@ def m004_models(conn: Connection) -> None:
     m.create_all(conn, checkfirst=True)
 
 
+def m005_pairwise_outcome(conn: Connection) -> None:
+    # model_a's result of each pairwise verdict (graded and weighted verdicts are not just a winner), and the
+    # token log-probabilities of a call, so a weighted verdict served from the call cache can be read again.
+    for table, column, kind in (("pairwise_judgments", "outcome", "FLOAT"), ("calls", "logprobs", "TEXT")):
+        # A database whose m001/m002 built its tables from a schema that already had the column has it.
+        if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+
+
 def m006_run_leases(conn: Connection) -> None:
     # Fixed as written: who executes a run, until when (seconds since the epoch); see Store.acquire_lease.
     m = MetaData()
@@ -223,6 +232,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (2, "pairwise judgments", m002_pairwise_judgments),
     (3, "dataset file hash", m003_dataset_file_hash),
     (4, "model entries", m004_models),
+    (5, "pairwise outcome", m005_pairwise_outcome),
     (6, "run leases", m006_run_leases),
     (7, "skipped judgments", m007_skipped_judgments),
 ]

@@ -143,6 +143,7 @@ calls = Table(
     Column("error", Text),
     Column("status_code", Integer),
     Column("created_at", String(32), nullable=False),
+    Column("logprobs", Text),  # token log-probabilities as JSON, when asked for (weighted pairwise verdicts)
     Index("ix_calls_request_hash", "request_hash"),
 )
 
@@ -165,6 +166,9 @@ pairwise_judgments = Table(
     Column("raw", Text),
     Column("error", Text),
     *_item_accounting(),
+    # model_a's result in this order and repeat, in [0, 1]: 1 better, 0.5 tie, 0 worse; 0.75 / 0.25 for a graded
+    # answer; a probability for a weighted one.
+    Column("outcome", Float),
     PrimaryKeyConstraint("run_id", "sample_id", "rubric", "judge", "model_a", "model_b", "order", "repeat"),
 )
 

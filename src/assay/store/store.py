@@ -373,8 +373,8 @@ class Store:
     def cached_calls(self, request_hash: str, run_id: str | None = None) -> list[dict[str, Any]]:
         """The successful answers to a request, newest first (only those of `run_id` when given)."""
         c = t.calls
-        q = select(c.c.response, c.c.input_tokens, c.c.output_tokens).where(c.c.request_hash == request_hash,
-                                                                          c.c.ok.is_(True))
+        q = select(c.c.response, c.c.input_tokens, c.c.output_tokens, c.c.logprobs).where(
+            c.c.request_hash == request_hash, c.c.ok.is_(True))
         if run_id is not None:
             q = q.where(c.c.run_id == run_id)
         with self.engine.connect() as conn:

@@ -15,9 +15,21 @@ Behaviour
   text ``{"reasoning": ..., "score": S}``, where S is the last ``quality=<int>`` found in the
   messages plus a deterministic noise in ``[-judge_noise, +judge_noise]``, clamped to the
   schema's ``properties.score.minimum`` / ``maximum`` (default 1..10);
+* a *pairwise* judge call (the schema has a ``winner`` or ``verdict`` property) gets
+  ``{"reasoning": ..., "winner": "A" | "B" | "tie"}`` (or a five-point ``verdict``, ``A>>B`` ...
+  ``B>>A``) from the last two ``quality=<int>`` markers, which are responses A and B;
 * any other call is a *generation call* and gets
   ``"[{model}] quality={q}. Answer: " + <first 200 chars of the last user message>``, where q
   comes from a model name ending in ``-q<int>`` (default 5).
+
+A request with ``"logprobs": true`` gets ``choices[0].logprobs.content``: the answer cut into
+tokens (words, punctuation runs, each with its leading space), each with its ``logprob``,
+``bytes`` and up to ``top_logprobs`` alternatives. At a pairwise verdict's answer the
+alternatives are the other answers, with probabilities from the quality difference (see
+``answer_probabilities``); setting ``logprobs_split`` chooses how the answer's token is cut
+(``separate``: ``"`` ``A`` ``"}``; ``quoted``: `` "A`` ``"}``; ``closing``: ``"`` ``A"}``), and
+``logprobs: "off"`` makes the server ignore the request (``"logprobs": null``), as some
+endpoints do.
 
 ``GET /v1/models`` lists a few model ids.
 
@@ -25,7 +37,8 @@ Control endpoints (never behind the API key, never delayed):
 
 * ``POST /_control/faults``  JSON list of fault rules; replaces the current list
 * ``GET  /_control/faults``  the current rules, with the ``times`` left
-* ``POST /_control/config``  JSON object with any of latency_ms, jitter_ms, judge_noise
+* ``POST /_control/config``  JSON object with any of latency_ms, jitter_ms, judge_noise,
+  pairwise_bias, logprobs, logprobs_split
 * ``GET  /_control/config``  the current settings
 * ``GET  /_control/stats``   counters (see :meth:`State.stats`)
 * ``GET  /_control/arrivals`` when each chat-completions request arrived: ``[[seconds, model], ...]`` (the
@@ -46,6 +59,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import math
 import random
 import re
 import socket
@@ -88,8 +102,10 @@ FAULT_KINDS = frozenset(
         "echo_headers",
     }
 )
-CONFIG_KEYS = ("latency_ms", "jitter_ms", "judge_noise", "pairwise_bias")
+CONFIG_KEYS = ("latency_ms", "jitter_ms", "judge_noise", "pairwise_bias", "logprobs", "logprobs_split")
 PAIRWISE_BIASES = ("none", "first")
+LOGPROBS_MODES = ("on", "off")
+LOGPROBS_SPLITS = ("separate", "quoted", "closing")
 MODEL_IDS = ("strong-q8", "weak-q3", "judge-q5")
 DEFAULT_QUALITY = 5
 DEFAULT_SCORE_MIN = 1
@@ -199,6 +215,8 @@ class State:
             "jitter_ms": float(jitter_ms),
             "judge_noise": int(judge_noise),
             "pairwise_bias": "none",
+            "logprobs": "on",
+            "logprobs_split": "separate",
         }
         self.expected_auth = f"Bearer {require_key}" if require_key else None
         self.in_flight = 0
@@ -244,10 +262,15 @@ class State:
             if settings["pairwise_bias"] not in PAIRWISE_BIASES:
                 raise ValueError(f"pairwise_bias must be one of {list(PAIRWISE_BIASES)}")
             self.pairwise_bias = settings["pairwise_bias"]
+        for key, allowed in (("logprobs", LOGPROBS_MODES), ("logprobs_split", LOGPROBS_SPLITS)):
+            if key in settings:
+                if settings[key] not in allowed:
+                    raise ValueError(f"{key} must be one of {list(allowed)}")
+                setattr(self, key, settings[key])
 
     def config(self) -> dict[str, Any]:
         return {"latency_ms": self.latency_ms, "jitter_ms": self.jitter_ms, "judge_noise": self.judge_noise,
-                "pairwise_bias": self.pairwise_bias}
+                "pairwise_bias": self.pairwise_bias, "logprobs": self.logprobs, "logprobs_split": self.logprobs_split}
 
     # -- per request -------------------------------------------------------------------------
 
@@ -292,7 +315,8 @@ class State:
 # Building answers
 
 
-def _completion(state: State, model: str, content: str, prompt_tokens: int) -> web.Response:
+def _completion(state: State, model: str, content: str, prompt_tokens: int,
+                logprobs: dict[str, Any] | None = None) -> web.Response:
     completion_tokens = max(1, len(content.split()))
     body = {
         "id": state.next_id(),
@@ -304,7 +328,7 @@ def _completion(state: State, model: str, content: str, prompt_tokens: int) -> w
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": content},
-                "logprobs": None,
+                "logprobs": logprobs,
                 "finish_reason": "stop",
             }
         ],
@@ -320,7 +344,8 @@ def _completion(state: State, model: str, content: str, prompt_tokens: int) -> w
 class _Parsed:
     """What the handler needs from a chat-completions body, computed once."""
 
-    __slots__ = ("model", "is_judge", "is_pairwise", "text", "last_user", "response_format", "seed")
+    __slots__ = ("model", "is_judge", "is_pairwise", "pair_field", "text", "last_user", "response_format", "seed",
+                 "logprobs", "top_logprobs")
 
     def __init__(self, payload: dict[str, Any]) -> None:
         model = payload.get("model")
@@ -351,7 +376,16 @@ class _Parsed:
         self.last_user = last_user if last_user is not None else last_any
         self.seed = payload.get("seed")
         schema = ((self.response_format or {}).get("json_schema") or {}).get("schema") or {}
-        self.is_pairwise = "winner" in (schema.get("properties") or {})
+        properties = schema.get("properties") or {}
+        self.pair_field = next((f for f in ("winner", "verdict") if f in properties), None)
+        self.is_pairwise = self.pair_field is not None
+        self.logprobs = payload.get("logprobs") is True
+        top = payload.get("top_logprobs")
+        if top is not None and (isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= 20):
+            raise ValueError("'top_logprobs' must be an integer from 0 to 20")
+        if top is not None and not self.logprobs:
+            raise ValueError("'logprobs' must be true when 'top_logprobs' is given")
+        self.top_logprobs = top or 0
 
     @property
     def call(self) -> str:
@@ -480,28 +514,98 @@ def _fault_response(rule: Rule, p: _Parsed, state: State, request: web.Request) 
     raise AssertionError(f"unhandled fault {fault}")  # pragma: no cover
 
 
-def _pairwise_content(p: _Parsed, bias: str) -> str:
-    """A pairwise verdict: the last two `quality=<n>` markers are responses A and B (shown last in the prompt).
+FIVE_POINT = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
 
-    With bias "first" the judge always prefers response A, whatever the responses say."""
+
+def _quality_difference(p: _Parsed, bias: str) -> int:
+    """Response A's quality minus response B's: the last two `quality=<n>` markers (shown last in the prompt).
+    With bias "first" the judge acts as if response A were always better."""
     found = [int(q) for q in _QUALITY_RE.findall(p.text)]
     if bias == "first":
-        winner = "A"
-    elif len(found) < 2 or found[-2] == found[-1]:
-        winner = "tie"
+        return 3
+    return found[-2] - found[-1] if len(found) >= 2 else 0
+
+
+def _pair_answer(field: str, diff: int) -> str:
+    if field == "verdict":  # five-point: a difference of 3 quality points or more is "much better"
+        return FIVE_POINT[0 if diff >= 3 else 1 if diff > 0 else 2 if diff == 0 else 3 if diff > -3 else 4]
+    return "A" if diff > 0 else "B" if diff < 0 else "tie"
+
+
+def answer_probabilities(field: str, diff: int) -> dict[str, float]:
+    """The fake judge's probability for each answer of a three-point verdict (a five-point one puts nearly all
+    on its answer), with 2% left for a token that is no answer at all ("The")."""
+    if field == "verdict":
+        chosen = _pair_answer(field, diff)
+        probs = {a: (0.9 if a == chosen else 0.1 / 4) for a in FIVE_POINT}
+    elif diff == 0:
+        probs = {"tie": 0.6, "A": 0.2, "B": 0.2}
     else:
-        winner = "A" if found[-2] > found[-1] else "B"
-    return json.dumps({"reasoning": f"Fake pairwise judge ({bias} bias).", "winner": winner})
+        a = 1.0 / (1.0 + math.exp(-diff))
+        probs = {"A": 0.9 * a, "B": 0.9 * (1.0 - a), "tie": 0.1}
+    return {**{k: 0.98 * v for k, v in probs.items()}, "The": 0.02}
+
+
+def _pairwise_content(p: _Parsed, bias: str) -> tuple[str, str, str]:
+    """A pairwise verdict as (JSON before the answer, the answer, JSON after it)."""
+    assert p.pair_field is not None
+    answer = _pair_answer(p.pair_field, _quality_difference(p, bias))
+    head = json.dumps({"reasoning": f"Fake pairwise judge ({bias} bias).", p.pair_field: ""})[:-2]
+    return head, answer, '"}'
+
+
+_TOKEN_RE = re.compile(r"\s?[A-Za-z]+|\s?\d+|\s?[^\w\s]+|\s+|\w+")
+
+
+def _tokens(text: str) -> list[str]:
+    """A tokenizer's cut, roughly: words and runs of punctuation, each with its leading space."""
+    return _TOKEN_RE.findall(text)
+
+
+def _logprob_entry(token: str, logprob: float, top: list[tuple[str, float]], n: int) -> dict[str, Any]:
+    def one(t: str, lp: float) -> dict[str, Any]:
+        return {"token": t, "logprob": lp, "bytes": list(t.encode("utf-8"))}
+    ranked = sorted(top, key=lambda x: -x[1])[:n]
+    return {**one(token, logprob), "top_logprobs": [one(t, lp) for t, lp in ranked]}
+
+
+def _plain_logprobs(text: str, n: int) -> list[dict[str, Any]]:
+    """Every token nearly certain, with an unlikely alternative."""
+    return [_logprob_entry(t, -0.01, [(t, -0.01), (" the" if t != " the" else " a", -5.0)], n)
+            for t in _tokens(text)]
+
+
+def _pair_logprobs(head: str, answer: str, tail: str, probs: dict[str, float], split: str,
+                   n: int) -> list[dict[str, Any]]:
+    """The verdict's tokens, the answer's cut as `split` says, its alternatives the other answers."""
+    before, after = _tokens(head), _tokens(tail)
+    lead, trail = "", ""
+    if split == "quoted":   # the answer shares a token with the quote before it: ` "A`
+        lead = before.pop()
+    elif split == "closing":  # the answer shares a token with what follows: `A"}`
+        trail = after.pop(0)
+    alternatives = [(lead + a + trail, math.log(p)) for a, p in probs.items()]
+    middle = _logprob_entry(lead + answer + trail, math.log(probs[answer]), alternatives, n)
+    return _plain_logprobs("".join(before), n) + [middle] + _plain_logprobs("".join(after), n)
 
 
 def _normal_response(p: _Parsed, state: State) -> web.Response:
+    tokens: list[dict[str, Any]] | None = None
     if p.is_pairwise:
-        content = _pairwise_content(p, state.pairwise_bias)
+        assert p.pair_field is not None
+        head, answer, tail = _pairwise_content(p, state.pairwise_bias)
+        content = head + answer + tail
+        if p.logprobs:
+            probs = answer_probabilities(p.pair_field, _quality_difference(p, state.pairwise_bias))
+            tokens = _pair_logprobs(head, answer, tail, probs, state.logprobs_split, p.top_logprobs)
     elif p.is_judge:
         content = _judge_content(p, state.judge_noise)
     else:
         content = _generation_content(p)
-    return _completion(state, p.model, content, p.prompt_tokens())
+    if p.logprobs and tokens is None:
+        tokens = _plain_logprobs(content, p.top_logprobs)
+    logprobs = {"content": tokens, "refusal": None} if tokens is not None and state.logprobs == "on" else None
+    return _completion(state, p.model, content, p.prompt_tokens(), logprobs)
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
