@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import pytest
-
 from pydantic import BaseModel, ValidationError
 
 from assay.dataset.records import Message, Sample
-from assay.judge import (PairVerdict, VerdictError, pairwise_messages, pairwise_schema, parse_pair_verdict,
-                         parse_verdict, verdict_schema)
+from assay.judge import (
+    PairVerdict,
+    VerdictError,
+    pairwise_messages,
+    pairwise_schema,
+    parse_pair_verdict,
+    parse_verdict,
+    verdict_schema,
+)
 from assay.rubric import Rubric
 
 R = Rubric(name="r", description="d", scale={"min": 1, "max": 5})

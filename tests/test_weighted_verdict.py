@@ -24,7 +24,7 @@ def alternatives(lead: str, trail: str, probs: dict[str, float] = P) -> dict[str
 
 
 def weigh(tokens: list[TokenLogprob]) -> float:
-    text = "".join(t.token for t in tokens) if all(t.bytes is None for t in tokens) else \
+    text = "".join(t.token for t in tokens) if all(t.utf8 is None for t in tokens) else \
         b"".join(t.raw for t in tokens).decode()
     return weigh_pair_verdict(parse_pair_verdict(text), text, tuple(tokens)).preference
 

@@ -3,10 +3,25 @@
 from typing import Any
 
 from assay.dataset.records import Sample
-from assay.judge.verdict import (PAIR_SCALES, PairVerdict, Verdict, VerdictError, pairwise_schema,
-                                 parse_pair_verdict, parse_verdict, verdict_schema)
+from assay.judge.verdict import (
+    PAIR_SCALES,
+    PairVerdict,
+    Verdict,
+    VerdictError,
+    pairwise_schema,
+    parse_pair_verdict,
+    parse_verdict,
+    verdict_schema,
+)
 from assay.judge.weighted import NoLogprobsError, weigh_pair_verdict
-from assay.rubric import FIVE_POINT_SYSTEM_PROMPT, JUDGE_SYSTEM_PROMPT, PAIRWISE_SYSTEM_PROMPT, Rubric, render, render_pair
+from assay.rubric import (
+    FIVE_POINT_SYSTEM_PROMPT,
+    JUDGE_SYSTEM_PROMPT,
+    PAIRWISE_SYSTEM_PROMPT,
+    Rubric,
+    render,
+    render_pair,
+)
 
 
 def judge_messages(rubric: Rubric, sample: Sample, response: str) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from json.decoder import scanstring
 
 from assay.judge.verdict import _FENCE, PAIR_SCALES, PairVerdict, VerdictError
 from assay.providers.base import TokenLogprob
@@ -43,7 +42,7 @@ def value_offset(text: str, field: str) -> int | None:
     found, i = None, _skip(text, i + 1)
     try:
         while i < len(text) and text[i] == '"':
-            key, i = scanstring(text, i + 1)
+            key, i = _DECODER.raw_decode(text, i)
             i = _skip(text, i)
             if not text.startswith(":", i):
                 return None

@@ -48,12 +48,12 @@ class TokenLogprob:
 
     token: str
     logprob: float
-    bytes: bytes | None = None  # the token's UTF-8 bytes when the endpoint gives them (a token may split a char)
+    utf8: bytes | None = None  # the token's UTF-8 bytes when the endpoint gives them (a token may split a char)
     top: tuple[TokenLogprob, ...] = ()
 
     @property
     def raw(self) -> bytes:
-        return self.bytes if self.bytes is not None else self.token.encode("utf-8")
+        return self.utf8 if self.utf8 is not None else self.token.encode("utf-8")
 
 
 def logprobs_to_json(tokens: tuple[TokenLogprob, ...] | None) -> str | None:
@@ -62,7 +62,7 @@ def logprobs_to_json(tokens: tuple[TokenLogprob, ...] | None) -> str | None:
         return None
 
     def one(t: TokenLogprob) -> list[Any]:
-        return [t.token, t.logprob, list(t.bytes) if t.bytes is not None else None, [one(x) for x in t.top]]
+        return [t.token, t.logprob, list(t.utf8) if t.utf8 is not None else None, [one(x) for x in t.top]]
     return json.dumps([one(t) for t in tokens], ensure_ascii=False, separators=(",", ":"))
 
 

@@ -47,7 +47,7 @@ class PairwiseOptions(BaseModel):
     weighted: bool | None = None
 
     @model_validator(mode="after")
-    def _readable(self) -> "PairwiseOptions":
+    def _readable(self) -> PairwiseOptions:
         if self.weighted and self.scale != "three-point":
             raise ValueError("weighted verdicts need the three-point scale: the five answers of the five-point "
                              "scale share their first token, so their probabilities can't be told apart")

@@ -252,6 +252,10 @@ class State:
             noise = number(settings["judge_noise"], "judge_noise")
             if not noise.is_integer():
                 raise ValueError(f"judge_noise must be an integer, got {settings['judge_noise']!r}")
+        for key, allowed in (("pairwise_bias", PAIRWISE_BIASES), ("logprobs", LOGPROBS_MODES),
+                             ("logprobs_split", LOGPROBS_SPLITS)):
+            if key in settings and settings[key] not in allowed:
+                raise ValueError(f"{key} must be one of {list(allowed)}")
         if latency is not None:
             self.latency_ms = latency
         if jitter is not None:
@@ -259,14 +263,9 @@ class State:
         if noise is not None:
             self.judge_noise = int(noise)
         if "pairwise_bias" in settings:
-            if settings["pairwise_bias"] not in PAIRWISE_BIASES:
-                raise ValueError(f"pairwise_bias must be one of {list(PAIRWISE_BIASES)}")
             self.pairwise_bias = settings["pairwise_bias"]
-        for key, allowed in (("logprobs", LOGPROBS_MODES), ("logprobs_split", LOGPROBS_SPLITS)):
-            if key in settings:
-                if settings[key] not in allowed:
-                    raise ValueError(f"{key} must be one of {list(allowed)}")
-                setattr(self, key, settings[key])
+        self.logprobs: str = settings.get("logprobs", getattr(self, "logprobs", "on"))
+        self.logprobs_split: str = settings.get("logprobs_split", getattr(self, "logprobs_split", "separate"))
 
     def config(self) -> dict[str, Any]:
         return {"latency_ms": self.latency_ms, "jitter_ms": self.jitter_ms, "judge_noise": self.judge_noise,
@@ -344,8 +343,18 @@ def _completion(state: State, model: str, content: str, prompt_tokens: int,
 class _Parsed:
     """What the handler needs from a chat-completions body, computed once."""
 
-    __slots__ = ("model", "is_judge", "is_pairwise", "pair_field", "text", "last_user", "response_format", "seed",
-                 "logprobs", "top_logprobs")
+    __slots__ = (
+        "is_judge",
+        "is_pairwise",
+        "last_user",
+        "logprobs",
+        "model",
+        "pair_field",
+        "response_format",
+        "seed",
+        "text",
+        "top_logprobs",
+    )
 
     def __init__(self, payload: dict[str, Any]) -> None:
         model = payload.get("model")
@@ -586,7 +595,7 @@ def _pair_logprobs(head: str, answer: str, tail: str, probs: dict[str, float], s
         trail = after.pop(0)
     alternatives = [(lead + a + trail, math.log(p)) for a, p in probs.items()]
     middle = _logprob_entry(lead + answer + trail, math.log(probs[answer]), alternatives, n)
-    return _plain_logprobs("".join(before), n) + [middle] + _plain_logprobs("".join(after), n)
+    return [*_plain_logprobs("".join(before), n), middle, *_plain_logprobs("".join(after), n)]
 
 
 def _normal_response(p: _Parsed, state: State) -> web.Response:
