@@ -200,12 +200,10 @@ def m004_models(conn: Connection) -> None:
 
 
 def m005_pairwise_outcome(conn: Connection) -> None:
-    # model_a's result of each pairwise verdict (graded and weighted verdicts are not just a winner), and the
-    # token log-probabilities of a call, so a weighted verdict served from the call cache can be read again.
-    for table, column, kind in (("pairwise_judgments", "outcome", "FLOAT"), ("calls", "logprobs", "TEXT")):
-        # A database whose m001/m002 built its tables from a schema that already had the column has it.
-        if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
-            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+    # model_a's result of each pairwise verdict in [0, 1] (graded and weighted verdicts are more than a winner),
+    # and the token log-probabilities of a call, so a weighted verdict served from the call cache reads the same.
+    conn.execute(text("ALTER TABLE pairwise_judgments ADD COLUMN outcome FLOAT"))
+    conn.execute(text("ALTER TABLE calls ADD COLUMN logprobs TEXT"))
 
 
 def m006_run_leases(conn: Connection) -> None:
