@@ -322,6 +322,20 @@ def test_rubric_test_judges_a_pairwise_rubric_in_both_orders(project: Project) -
     assert [r["seed"] for r in data["results"]] == [None, 1]
 
 
+def test_rubric_test_asks_a_five_point_rubric_on_its_own_scale(project: Project) -> None:
+    project.write_config()
+    _import(project)
+    project.rubric("duel", kind="pairwise", description=(
+        "Which response answers the arithmetic question correctly, showing the working step by step?"),
+        pairwise={"scale": "five-point"})
+    data = json.loads(project.cli("rubric", "test", "duel.yaml", "--dataset", "qa", "--row", "q3", "--judge", "judge",
+                                  "--output", "Six. quality=8", "--output-b", "Seven. quality=3", "--json").stdout)
+    (result,) = data["results"]
+    assert json.loads(result["ab"]["raw"])["verdict"] == "A>>B" and json.loads(result["ba"]["raw"])["verdict"] == "B>>A"
+    assert (result["ab"]["preferred"], result["ba"]["preferred"], result["flipped"]) == ("output", "output", False)
+    assert "A>>B when response A is much better" in data["messages"]["ab"][0]["content"]
+
+
 def test_rubric_test_of_a_pairwise_rubric_needs_both_outputs(project: Project) -> None:
     project.write_config()
     _import(project)
