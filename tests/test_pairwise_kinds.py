@@ -40,6 +40,9 @@ def test_a_baseline_judges_each_candidate_against_it_only(project: Project) -> N
     assert project.server.stats()["by_call"]["judge"] == 12 * 2 * 2
     assert outcome.progress.pairs_total == outcome.progress.pairs_done == 12 * 2 * 2
     assert {(r["model_a"], r["model_b"]) for r in _rows(project)} == {("strong", "weak"), ("mid", "weak")}
+    (section,) = assay.results(outcome.run_id, db=project.db)["pairwise"]
+    rates = {(p["model_a"], p["model_b"]): p["rate"] for p in section["pairs"]}
+    assert rates == {("strong", "weak"): 1.0, ("mid", "weak"): 1.0}  # each candidate's win rate over the baseline
 
 
 def test_a_baseline_in_the_settings_applies_to_every_pairwise_rubric(project: Project) -> None:
