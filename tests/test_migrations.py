@@ -195,3 +195,18 @@ def test_migration_7_gives_judgments_without_an_output_their_own_status(tmp_path
     assert weak["n_failed_no_output"] == n
     assert data["counts"]["judgments"]["skipped"] == n
     assert all("no output" not in f["error"] for f in data["failures"]["judgments"])
+
+
+def test_migration_7_gives_pairwise_verdicts_without_outputs_their_own_status(tmp_path: Path) -> None:
+    db = _release_copy(tmp_path)
+    no_outputs = "select count(*) from pairwise_judgments where error like 'no outputs to compare%'"
+    with sqlite3.connect(db) as conn:
+        (n,) = conn.execute(no_outputs + " and status = 'failed'").fetchone()
+    assert n >= 1  # the release recorded them as failed verdicts
+    Store(db).close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute(no_outputs + " and status = 'skipped'").fetchone() == (n,)
+    (run_id,) = sqlite3.connect(db).execute("select id from runs").fetchone()
+    data = assay.results(run_id, db=db)
+    assert data["counts"]["pairwise"]["skipped"] == n
+    assert all("no outputs" not in f["error"] for f in data["failures"]["pairwise"])

@@ -138,3 +138,19 @@ def test_a_stored_outcome_is_read_and_a_missing_one_derived_from_the_winner() ->
     (unit,) = pair_units(rows)
     assert (unit.ab, unit.ba, unit.outcome) == (0.8, 0.5, 0.65)
     assert pair_outcomes([unit]) == {("x", "y"): {"s": 0.65}}
+
+
+def test_pairs_without_both_outputs_are_skipped_not_failed(project: Project) -> None:
+    # weak's every generation fails (a 400), so none of its pairs can be judged: skipped, like a pointwise
+    # judgment without an output, and kept out of the judge's failures.
+    project.server.set_faults([{"fault": "400", "model": "weak-q4"}])
+    spec = project.spec(candidates=["strong", "weak"], rubrics=[PAIRWISE])
+    data = json.loads(project.cli("run", str(spec), "--json", ok=False).stdout)
+    n = data["counts"]["outputs"]["failed"]
+    assert n >= 1 and data["counts"]["pairwise"] == {"skipped": 2 * n}
+    assert data["failures"]["pairwise"] == []
+    (row,) = json.loads(project.cli("runs", "--json").stdout)
+    assert row["pairwise"] == {"skipped": 2 * n}
+    (section,) = data["pairwise"]
+    assert section["n_failed"] == section["n_failed_no_output"] == 2 * n
+    assert "because a candidate produced no output" in project.cli("results", data["run"]["id"]).output

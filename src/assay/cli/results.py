@@ -186,7 +186,9 @@ def _pairwise_section(out: Any, p: dict[str, Any]) -> None:
                             f"[{_num(s['ci_low'])}, {_num(s['ci_high'])}]" for s in p["bradley_terry"])
         out.print(f"  Bradley–Terry strengths (log scale, 95% CI): {ranking}")
     if p["n_failed"]:
-        out.print(f"[yellow]{p['n_failed']} pairwise verdict(s) failed[/]")
+        cause = (f" ({p['n_failed_no_output']} because a candidate produced no output)"
+                 if p.get("n_failed_no_output") else "")
+        out.print(f"[yellow]{p['n_failed']} pairwise verdict(s) failed{cause}[/]")
 
 
 @click.command()

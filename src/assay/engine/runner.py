@@ -33,7 +33,7 @@ from assay.judge import (
 )
 from assay.providers.base import Completion, CompletionRequest
 from assay.rubric import Rubric
-from assay.store.store import NO_OUTPUT_ERROR, SKIPPED, StoreWriter, now
+from assay.store.store import NO_OUTPUT_ERROR, NO_OUTPUTS_ERROR, SKIPPED, StoreWriter, now
 
 
 def generation_messages(spec: ModelSpec, sample: Sample) -> list[dict[str, Any]]:
@@ -181,7 +181,7 @@ class RunEngine:
             first, second = (a, b) if item.order == "ab" else (b, a)
             job = _PairJob(sample, item, gathered[first] or "", gathered[second] or "")
             if gathered[a] is None or gathered[b] is None:
-                await self._pair_failed(job, "no outputs to compare: a candidate's generation failed", Tries())
+                await self._pair_skipped(job)
             else:
                 yield job
 
@@ -282,6 +282,12 @@ class RunEngine:
     async def _pair_failed(self, job: _PairJob, error: str, attempts: Tries) -> None:
         self.progress.pairs_failed += 1
         await self._write_pair(job, "failed", None, error, None, False, attempts)
+
+    async def _pair_skipped(self, job: _PairJob) -> None:
+        """Nothing to compare: a candidate's generation failed. Not a verdict, and kept apart from failed ones."""
+        self.progress.pairs_failed += 1
+        await self._write_pair(job, SKIPPED, None, f"{NO_OUTPUTS_ERROR}: a candidate's generation failed", None,
+                               False, Tries())
 
     async def _write_pair(self, job: _PairJob, status: str, verdict: PairVerdict | None, error: str | None,
                     key: str | None, cached: bool, attempts: Tries) -> None:

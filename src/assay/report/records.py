@@ -173,7 +173,8 @@ class PairwiseResult(Record):
     rubric: str
     kind: str
     versions: list[str]
-    n_failed: int
+    n_failed: int             # verdicts not given, whatever the cause
+    n_failed_no_output: int   # ... of which: a candidate of the pair produced no output (status skipped)
     position_consistency: dict[str, PositionBias]
     repeat_disagreement: dict[str, RepeatDisagreement]
     pairs: list[PairResult]

@@ -57,7 +57,7 @@ from assay.stats import (
     win_rate,
 )
 from assay.stats.pairwise import tally
-from assay.store.store import Store
+from assay.store.store import SKIPPED, Store
 
 # Bump when a field of the results JSON changes meaning or goes away. 2: a pair's outcome is the mean of its
 # verdicts (was a majority), the win-rate CI uses the outcomes' own variance, the length-controlled win rate
@@ -256,6 +256,7 @@ def _pairwise(store: Store, run_id: str, rname: str, candidates: list[str], seed
     length bias, ranking. Pairs never judged (a baseline layout, a partial run) are simply absent."""
     rows = [r for r in store.pairwise(run_id) if r["rubric"] == rname]
     n_failed = sum(1 for r in rows if r["status"] != "done")
+    n_no_output = sum(1 for r in rows if r["status"] == SKIPPED)
     units = pair_units(rows)
     by_judge: dict[str, list[PairUnit]] = defaultdict(list)
     repeats: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
@@ -283,6 +284,7 @@ def _pairwise(store: Store, run_id: str, rname: str, candidates: list[str], seed
     judged = {m for a, b in by_pair for m in (a, b)}
     return PairwiseResult(
         rubric=rname, kind="pairwise", versions=sorted({r["rubric_version"] for r in rows}), n_failed=n_failed,
+        n_failed_no_output=n_no_output,
         position_consistency={j: _position(us) for j, us in by_judge.items()},
         repeat_disagreement={j: RepeatDisagreement(n_pairs=len(v), share_disagreeing=float(np.mean(v)))
                              for j, v in stability.items()},

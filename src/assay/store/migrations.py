@@ -219,10 +219,12 @@ def m006_run_leases(conn: Connection) -> None:
 
 
 def m007_skipped_judgments(conn: Connection) -> None:
-    # A judgment that never happened because the candidate produced no output was a failure whose error began
-    # with this text; it has a status of its own now.
+    # A judgment (or pairwise verdict) that never happened because a candidate produced no output was a failure
+    # whose error began with this text; it has a status of its own now.
     conn.execute(text("UPDATE judgments SET status = 'skipped' "
                       "WHERE status = 'failed' AND error LIKE 'no output to judge%'"))
+    conn.execute(text("UPDATE pairwise_judgments SET status = 'skipped' "
+                      "WHERE status = 'failed' AND error LIKE 'no outputs to compare%'"))
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [

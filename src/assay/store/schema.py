@@ -159,7 +159,7 @@ pairwise_judgments = Table(
     Column("order", String(2), nullable=False),     # ab | ba
     Column("repeat", Integer, nullable=False),
     Column("rubric_version", String(32), nullable=False),
-    Column("status", String(8), nullable=False),   # done | failed
+    Column("status", String(8), nullable=False),   # done | failed | skipped (a candidate produced no output)
     Column("winner", String(64)),                  # model_a's label, model_b's label, or "tie"
     Column("position", String(4)),                 # what the judge said: A | B | tie
     Column("reasoning", Text),

@@ -33,7 +33,9 @@ from assay.store.migrations import migrate
 DEFAULT_DB = Path(".assay") / "assay.db"
 # The error of a judgment that never happened because the candidate produced no output.
 NO_OUTPUT_ERROR = "no output to judge"
-# The status of a judgment that never happened because the candidate produced no output (migration 7).
+# ... and of a pairwise verdict that never happened because a candidate of the pair produced none.
+NO_OUTPUTS_ERROR = "no outputs to compare"
+# The status of a judgment or pairwise verdict that never happened for want of an output (migration 7).
 SKIPPED = "skipped"
 
 
