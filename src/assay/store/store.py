@@ -418,8 +418,8 @@ class StoreWriter:
         self._thread.start()
 
     async def put(self, kind: str, row: dict[str, Any], on_commit: Callable[[], object] | None = None) -> None:
-        """Queue a row, waiting while the queue is full; `on_commit` is called (on the writer's thread) once it
-        is committed."""
+        """Queue a row, waiting while the queue is full; `on_commit` is called on the event loop once the row is
+        committed."""
         self._raise_if_failed()
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
@@ -430,7 +430,10 @@ class StoreWriter:
         if self._error is not None:
             raise StoreError(f"writing to the store failed: {self._error}") from self._error
 
-    def _free(self, n: int) -> None:
+    def _written(self, n: int, committed: list[Callable[[], object]]) -> None:
+        """On the event loop, once a batch of `n` rows is done with: its commit callbacks, then room for more."""
+        for callback in committed:
+            callback()
         for _ in range(n):
             self._room.release()
 
@@ -459,15 +462,11 @@ class StoreWriter:
             except BaseException as e:  # surfaced to the loop on its next put, and by close
                 self._error = e
                 committed = []
-            for callback in committed:
+            if self._loop is not None:  # one hop to the event loop per batch, not one per row
                 try:
-                    callback()
-                except RuntimeError:  # the event loop is closed: nobody waits any more
-                    pass
-            if self._loop is not None:
-                try:
-                    self._loop.call_soon_threadsafe(self._free, sum(len(rows) for rows in batch.values()))
-                except RuntimeError:  # the loop is closed: nobody waits for room any more
+                    self._loop.call_soon_threadsafe(self._written, sum(len(rows) for rows in batch.values()),
+                                                    committed)
+                except RuntimeError:  # the loop is closed: nobody waits any more
                     pass
 
     def close(self) -> None:
