@@ -8,12 +8,13 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from assay.config.models import ModelSpec
 from assay.engine.limits import ModelLimits
 from assay.engine.progress import RunProgress
-from assay.engine.retry import retrying
+from assay.engine.retry import with_retries
 from assay.errors import EndpointError, ProviderError, UnreachableError
 from assay.providers.base import Completion, CompletionRequest, Provider, logprobs_from_json, logprobs_to_json
 from assay.store.store import Store, StoreWriter, now
@@ -117,10 +118,7 @@ class ModelCaller:
         return completion, key, False
 
     async def _call(self, key: str, request: CompletionRequest, purpose: str) -> Completion:
-        async for attempt in retrying(self.spec, on_retry=self._count_retry):
-            with attempt:
-                return await self._attempt(key, request, purpose)
-        raise AssertionError("unreachable: the policy returns or raises")  # pragma: no cover
+        return await with_retries(self.spec, lambda: self._attempt(key, request, purpose), on_retry=self._count_retry)
 
     def _count_retry(self) -> None:
         self.progress.retries += 1
@@ -170,12 +168,6 @@ class ModelCaller:
             assert error is not None
             row.update(response=None, input_tokens=None, output_tokens=None, latency_ms=None, cost=None,
                        error=str(error), status_code=error.status, logprobs=None)
-        if completion is None:
-            await self.writer.put("calls", row)
-            return
-        loop = asyncio.get_running_loop()
-
-        def committed() -> None:  # on the writer's thread: hand the news to the event loop
-            loop.call_soon_threadsafe(self.cache.committed, key)
-
-        await self.writer.put("calls", row, on_commit=committed)
+        # A successful answer counts as cached only once its row is committed.
+        on_commit = None if completion is None else partial(self.cache.committed, key)
+        await self.writer.put("calls", row, on_commit=on_commit)

@@ -11,7 +11,7 @@ from typing import Any
 
 from assay.config.models import ModelSpec
 from assay.engine.limits import ModelLimits
-from assay.engine.retry import retrying
+from assay.engine.retry import with_retries
 from assay.providers import Completion, CompletionRequest, create_provider
 
 
@@ -27,11 +27,11 @@ class OneShot:
     async def complete(self, request: CompletionRequest, *, purpose: str = "", extra: Any = None,
                        usable: Callable[[Completion], bool] | None = None) -> tuple[Completion, None, bool]:
         """(completion, no request hash, not cached); raises ProviderError when every try fails."""
-        async for attempt in retrying(self.spec):
-            with attempt:
-                async with self.limits.slot():
-                    return await self.provider.complete(request), None, False
-        raise AssertionError("unreachable: the policy returns or raises")  # pragma: no cover
+        async def one_try() -> Completion:
+            async with self.limits.slot():
+                return await self.provider.complete(request)
+
+        return await with_retries(self.spec, one_try), None, False
 
     async def aclose(self) -> None:
         await self.provider.aclose()

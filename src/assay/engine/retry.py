@@ -9,7 +9,8 @@ Built on tenacity.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_random_exponential
@@ -21,6 +22,7 @@ MAX_BACKOFF_S = 60.0
 MAX_RETRY_AFTER_S = 300.0  # a longer hint is taken as this: a run should not sleep for hours on one header
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class _Backoff(wait_random_exponential):
@@ -34,7 +36,7 @@ class _Backoff(wait_random_exponential):
 
 
 def retrying(spec: ModelSpec, on_retry: Callable[[], None] | None = None) -> AsyncRetrying:
-    """The policy for one request to `spec`'s model: ``async for attempt in retrying(spec): with attempt: ...``.
+    """The policy for one request to `spec`'s model (see `with_retries`).
     The last error is raised when every try failed; `on_retry` is called before each wait."""
 
     def before_sleep(state: RetryCallState) -> None:
@@ -48,3 +50,13 @@ def retrying(spec: ModelSpec, on_retry: Callable[[], None] | None = None) -> Asy
                          wait=_Backoff(multiplier=spec.retry_backoff_s, max=MAX_BACKOFF_S), reraise=True,
                          before_sleep=before_sleep)
 
+
+
+async def with_retries(spec: ModelSpec, attempt: Callable[[], Awaitable[T]],
+                       on_retry: Callable[[], None] | None = None) -> T:
+    """Run `attempt` (one try at a request to `spec`'s model) under the policy: its result, or the last error
+    once every try failed. Runs and commands outside a run both call their model through this."""
+    async for state in retrying(spec, on_retry):
+        with state:
+            return await attempt()
+    raise AssertionError("unreachable: the policy returns or raises")  # pragma: no cover
